@@ -1,0 +1,36 @@
+from django.core.cache import cache
+from rest_framework import authentication, exceptions
+
+from accounts.services import api_token_authenticate
+
+FAILURE_LIMIT = 30  # per client address per minute; tokens bypass axes, so they get their own brake
+
+
+class BearerTokenAuthentication(authentication.BaseAuthentication):
+    keyword = "Bearer"
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).split()
+        if not header or header[0].lower() != self.keyword.lower().encode():
+            return None
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed("Malformed Authorization header: expected 'Bearer <token>'.")
+        ip = request.META.get("REMOTE_ADDR", "unknown")
+        key = f"token-failures:{ip}"
+        if (cache.get(key) or 0) >= FAILURE_LIMIT:
+            raise exceptions.Throttled(wait=60, detail="Too many failed token attempts from this address; wait a minute.")
+        try:
+            plaintext = header[1].decode()
+        except UnicodeDecodeError as exc:
+            raise exceptions.AuthenticationFailed("The token is not valid.") from exc
+        token = api_token_authenticate(plaintext)
+        if token is None:
+            try:
+                cache.incr(key)
+            except ValueError:
+                cache.set(key, 1, timeout=60)
+            raise exceptions.AuthenticationFailed("The token is unknown, expired or revoked.")
+        return (token.user, token)
+
+    def authenticate_header(self, request):
+        return 'Bearer realm="api"'

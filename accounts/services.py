@@ -1,0 +1,148 @@
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import ApiToken, Clearance, Compartment, User, validate_time_zone
+from core.audit import audit_record
+from core.errors import NotFound, ValidationError
+
+TOKEN_PREFIX = "fbk_"  # noqa: S105 - a public marker, not a secret
+
+
+def token_digest(plaintext: str) -> str:
+    # Tokens carry 256 bits of randomness, so a fast hash is enough (no brute force).
+    return hashlib.sha256(plaintext.encode()).hexdigest()
+
+
+@transaction.atomic
+def api_token_create(*, actor: User, user: User, name: str, scopes: list[str], expires_in_days: int = 90) -> tuple[ApiToken, str]:
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError.for_field("name", "Give the token a name so you can recognise it later.")
+    if len(name) > 100:
+        raise ValidationError.for_field("name", "The name is longer than 100 characters.")
+    unknown = sorted(set(scopes) - set(ApiToken.SCOPES))
+    if not scopes or unknown:
+        raise ValidationError.for_field(
+            "scopes", f"Choose scopes from {', '.join(ApiToken.SCOPES)}" + (f"; unknown: {', '.join(unknown)}." if unknown else ".")
+        )
+    if "admin" in scopes and not (user.is_superuser or user.groups.filter(name="admin").exists()):
+        raise ValidationError.for_field("scopes", "Only admins can hold a token with the 'admin' scope.")
+    max_days = settings.API_TOKEN_MAX_DAYS
+    if not (1 <= expires_in_days <= max_days):
+        raise ValidationError.for_field("expires_in_days", f"A token lasts between 1 and {max_days} days.")
+    if actor.pk != user.pk and not actor.is_superuser:
+        raise NotFound("No such user.")
+    prefix = secrets.token_hex(4)
+    plaintext = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+    token = ApiToken.objects.create(
+        user=user,
+        name=name,
+        prefix=prefix,
+        digest=token_digest(plaintext),
+        scopes=sorted(set(scopes)),
+        expires_at=timezone.now() + timedelta(days=expires_in_days),
+    )
+    audit_record(
+        actor=actor,
+        action="api_token.create",
+        obj=token,
+        after={"user": user.username, "name": name, "scopes": token.scopes, "expires_at": token.expires_at},
+    )
+    return token, plaintext
+
+
+@transaction.atomic
+def api_token_revoke(*, actor: User, token_id: int) -> ApiToken:
+    qs = ApiToken.objects.select_for_update()
+    if not actor.is_superuser:
+        qs = qs.filter(user=actor)
+    token = qs.filter(pk=token_id).first()
+    if token is None:
+        raise NotFound("No such token.")
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        audit_record(actor=actor, action="api_token.revoke", obj=token, after={"revoked_at": token.revoked_at})
+    return token
+
+
+def api_token_authenticate(plaintext: str) -> ApiToken | None:
+    """The token for a presented secret, or None when unknown, expired or revoked."""
+    if not plaintext.startswith(TOKEN_PREFIX) or len(plaintext) > 200:
+        return None
+    prefix = plaintext[len(TOKEN_PREFIX) :].split("_", 1)[0]
+    token = ApiToken.objects.select_related("user").filter(prefix=prefix).first()
+    if token is None or not secrets.compare_digest(token.digest, token_digest(plaintext)):
+        return None
+    if not token.is_active or not token.user.is_active:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
+        # Throttled so a busy integration does not write on every request.
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token
+
+
+@transaction.atomic
+def user_update_profile(*, actor: User, user: User, time_zone: str, languages: list[str], display_name: str = "") -> User:
+    if actor.pk != user.pk:
+        raise NotFound("No such user.")
+    try:
+        validate_time_zone(time_zone)
+    except Exception as exc:
+        raise ValidationError.for_field("time_zone", f"'{time_zone}' is not a known time zone.") from exc
+    langs = [lang.strip() for lang in languages if lang.strip()]
+    for lang in langs:
+        if len(lang) > 16 or not all(c.isalnum() or c == "-" for c in lang):
+            raise ValidationError.for_field("languages", f"'{lang[:20]}' is not a language code such as en or pt-BR.")
+    before = {"time_zone": user.time_zone, "languages": user.languages, "display_name": user.display_name}
+    user.time_zone, user.languages, user.display_name = time_zone, langs, display_name.strip()[:150]
+    user.save(update_fields=["time_zone", "languages", "display_name"])
+    audit_record(
+        actor=actor,
+        action="user.update_profile",
+        obj=user,
+        before=before,
+        after={"time_zone": time_zone, "languages": langs, "display_name": user.display_name},
+    )
+    return user
+
+
+@transaction.atomic
+def clearance_grant(*, actor: User, user: User, compartment: Compartment, reason: str, expires_at=None) -> Clearance:
+    if not reason.strip():
+        raise ValidationError.for_field("reason", "Say why this person needs access to the compartment.")
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ValidationError.for_field("expires_at", "The expiry must be in the future.")
+    existing = Clearance.objects.select_for_update().filter(user=user, compartment=compartment, revoked_at__isnull=True).first()
+    if existing:
+        existing.expires_at, existing.reason, existing.granted_by = expires_at, reason.strip(), actor
+        existing.save(update_fields=["expires_at", "reason", "granted_by", "updated_at"])
+        clearance = existing
+    else:
+        clearance = Clearance.objects.create(
+            user=user, compartment=compartment, granted_by=actor, reason=reason.strip(), expires_at=expires_at
+        )
+    audit_record(
+        actor=actor,
+        action="clearance.grant",
+        obj=clearance,
+        after={"user": user.username, "compartment": compartment.slug, "expires_at": expires_at, "reason": reason},
+    )
+    return clearance
+
+
+@transaction.atomic
+def clearance_revoke(*, actor: User, clearance: Clearance) -> Clearance:
+    if clearance.revoked_at is None:
+        clearance.revoked_at = timezone.now()
+        clearance.save(update_fields=["revoked_at", "updated_at"])
+        audit_record(actor=actor, action="clearance.revoke", obj=clearance, after={"revoked_at": clearance.revoked_at})
+    return clearance
