@@ -23,7 +23,11 @@ class AccountsConfig(AppConfig):
 
 
 def _sync_roles(sender, using="default", **kwargs) -> None:
-    if sender.name != "accounts":
+    from django.apps import apps
+
+    # Every app's permissions exist only once the last app's post_migrate has run.
+    last = [config for config in apps.get_app_configs() if config.models_module is not None][-1]
+    if sender.name != last.name:
         return
     from accounts.roles import roles_sync
 
