@@ -395,3 +395,4 @@ class IncidentGroupObjectPermission(GroupObjectPermissionBase):
 
     class Meta(GroupObjectPermissionBase.Meta):
         abstract = False
+from incidents.models_collab import *  # noqa
