@@ -200,6 +200,8 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE["core.audit_ensure_partitions"] = {"task": "core.audit_ensure_partitions", "schedule": timedelta(days=1)}
+CELERY_BEAT_SCHEDULE["core.audit_apply_retention"] = {"task": "core.audit_apply_retention", "schedule": timedelta(days=1)}
 
 # --- email ---------------------------------------------------------------------------
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
