@@ -395,4 +395,6 @@ class IncidentGroupObjectPermission(GroupObjectPermissionBase):
 
     class Meta(GroupObjectPermissionBase.Meta):
         abstract = False
+
+
 from incidents.models_collab import *  # noqa
