@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import ApiToken, Clearance, Compartment, User, validate_time_zone
 from core.audit import audit_record
@@ -146,3 +147,68 @@ def clearance_revoke(*, actor: User, clearance: Clearance) -> Clearance:
         clearance.save(update_fields=["revoked_at", "updated_at"])
         audit_record(actor=actor, action="clearance.revoke", obj=clearance, after={"revoked_at": clearance.revoked_at})
     return clearance
+
+
+def totp_device_start(*, user: User) -> TOTPDevice:
+    """The user's pending (unconfirmed) authenticator, created once so the secret
+    shown on the setup page stays the same until it is confirmed."""
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=user.pk).first()
+        device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("id").first()
+        if device is None:
+            device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
+    return device
+
+
+def _throttle_message(device: TOTPDevice) -> str | None:
+    allowed, info = device.verify_is_allowed()
+    if allowed:
+        return None
+    wait = ""
+    until = (info or {}).get("locked_until")
+    if until is not None:
+        wait = f" Try again in {max(1, int((until - timezone.now()).total_seconds()) + 1)} seconds."
+    return "Too many wrong codes in a row." + wait
+
+
+def totp_device_confirm(*, actor: User, device: TOTPDevice, code: str) -> TOTPDevice:
+    """Confirms a pending authenticator with a current code; raises ValidationError naming `code`."""
+    if device.user_id != actor.pk:
+        raise NotFound("No such device.")
+    throttled = _throttle_message(device)
+    if throttled:
+        raise ValidationError.for_field("code", throttled)
+    # verify_token records failures for throttling, so it runs outside any rollback.
+    if not device.verify_token(code):
+        raise ValidationError.for_field(
+            "code", "That code is not right. Check that your phone's clock is correct and enter the current code."
+        )
+    with transaction.atomic():
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        # One authenticator per person: older confirmed ones stop working.
+        TOTPDevice.objects.filter(user=actor, confirmed=True).exclude(pk=device.pk).delete()
+        audit_record(actor=actor, action="otp.device_confirm", obj=device, after={"name": device.name})
+    return device
+
+
+def totp_verify(*, user: User, code: str) -> TOTPDevice:
+    """The confirmed authenticator that accepts `code`; raises ValidationError naming `code`."""
+    devices = list(TOTPDevice.objects.filter(user=user, confirmed=True))
+    if not devices:
+        raise ValidationError.for_field("code", "Set up an authenticator app first.")
+    for device in devices:
+        throttled = _throttle_message(device)
+        if throttled:
+            raise ValidationError.for_field("code", throttled)
+        if device.verify_token(code):
+            return device
+    raise ValidationError.for_field("code", "That code is not right. Check that your phone's clock is correct and enter the current code.")
+
+
+@transaction.atomic
+def totp_device_remove(*, actor: User) -> int:
+    deleted, _ = TOTPDevice.objects.filter(user=actor).delete()
+    if deleted:
+        audit_record(actor=actor, action="otp.device_remove", obj=actor, after={"devices_removed": deleted})
+    return deleted
