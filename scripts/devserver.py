@@ -38,7 +38,7 @@ def say(message: str) -> None:
 
 
 def prepare_folders() -> None:
-    for sub in ("broker/queue", "broker/processed", "mail", "media", "celery"):
+    for sub in ("broker/queue", "broker/processed", "broker/control", "mail", "media", "celery"):
         (RUN / sub).mkdir(parents=True, exist_ok=True)
 
 

@@ -18,6 +18,7 @@ if CELERY_BROKER_URL == "filesystem://":
         "data_folder_in": str(_broker / "queue"),
         "data_folder_out": str(_broker / "queue"),
         "processed_folder": str(_broker / "processed"),
+        "control_folder": str(_broker / "control"),
         "store_processed": False,
     }
 CACHES = {
