@@ -11,6 +11,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/", include("accounts.urls")),
     path("api/v1/", include("config.api_urls")),
+    path("postmortems/", include("postmortems.urls")),
     path("admin/", admin.site.urls),
     path("", core_views.home_placeholder, name="home"),
 ]

@@ -28,3 +28,8 @@ class PostmortemsConfig(AppConfig):
         "analyst": _VIEW,
         "viewer": _VIEW,
     }
+
+    def ready(self) -> None:
+        from postmortems.subscriptions import subscribe_all
+
+        subscribe_all()

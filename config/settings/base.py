@@ -186,6 +186,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"IncidentStatusEnum": "incidents.models.Status", "IncidentSeverityEnum": "incidents.models.Severity"},
 }
 
 # --- Celery -----------------------------------------------------------------------
@@ -202,6 +203,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict = {}
 CELERY_BEAT_SCHEDULE["core.audit_ensure_partitions"] = {"task": "core.audit_ensure_partitions", "schedule": timedelta(days=1)}
 CELERY_BEAT_SCHEDULE["core.audit_apply_retention"] = {"task": "core.audit_apply_retention", "schedule": timedelta(days=1)}
+CELERY_BEAT_SCHEDULE["postmortems.reminders_tick"] = {"task": "postmortems.reminders_tick", "schedule": 60.0, "options": {"expires": 50}}
 
 # --- email ---------------------------------------------------------------------------
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")

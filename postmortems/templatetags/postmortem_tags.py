@@ -25,3 +25,8 @@ def duration(seconds) -> str:
         parts.append(f"{hours} h")
     parts.append(f"{minutes} min")
     return " ".join(parts)
+
+
+@register.filter
+def lookup_field(form, name: str):
+    return form[name]
