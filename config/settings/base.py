@@ -229,3 +229,4 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 FIREBREAK_ADMIN_OTP_REQUIRED = env.bool("FIREBREAK_ADMIN_OTP_REQUIRED", default=True)
+OTP_TOTP_ISSUER = "Firebreak"
