@@ -56,7 +56,10 @@ def check(current: str, target: str) -> None:
         )
     allowed = allowed_targets(current)
     if target == Status.MERGED and current != Status.MERGED:
-        message = "Mark a duplicate by merging it into the incident it duplicates (merge), not by a status change."
+        message = (
+            "Mark a duplicate by merging it into the incident it duplicates, not by a status change. "
+            f"Allowed from {current}: {', '.join(allowed) or 'nothing'}."
+        )
         raise Conflict(message, errors={"to": [message]}, extra={"status": current, "allowed": list(allowed)})
     if target not in allowed:
         if allowed:

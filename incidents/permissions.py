@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import BooleanField
-from django.db.models.expressions import RawSQL
+from django.db.models import BooleanField, Expression
 
 if TYPE_CHECKING:
     from incidents.models import Incident, IncidentQuerySet
@@ -21,10 +20,10 @@ if TYPE_CHECKING:
 VIEW_PERM = "incidents.view_incident"
 
 VISIBLE_SQL = """(
-    "incidents_incident"."compartment_id" IS NULL
+    {t}."compartment_id" IS NULL
     OR EXISTS (
         SELECT 1 FROM accounts_clearance fb_c
-        WHERE fb_c.compartment_id = "incidents_incident"."compartment_id"
+        WHERE fb_c.compartment_id = {t}."compartment_id"
           AND fb_c.user_id = %s
           AND fb_c.revoked_at IS NULL
           AND (fb_c.expires_at IS NULL OR fb_c.expires_at > statement_timestamp())
@@ -33,17 +32,17 @@ VISIBLE_SQL = """(
         SELECT 1 FROM incidents_incidentuserobjectpermission fb_g
         JOIN auth_permission fb_p ON fb_p.id = fb_g.permission_id
         JOIN django_content_type fb_ct ON fb_ct.id = fb_p.content_type_id
-        WHERE fb_g.content_object_id = "incidents_incident"."id"
+        WHERE fb_g.content_object_id = {t}."id"
           AND fb_g.user_id = %s
           AND fb_p.codename = 'view_incident' AND fb_ct.app_label = 'incidents'
           AND (fb_g.expires_at IS NULL OR fb_g.expires_at > statement_timestamp())
     )
     OR EXISTS (
         SELECT 1 FROM incidents_incidentgroupobjectpermission fb_gg
-        JOIN auth_user_groups fb_ug ON fb_ug.group_id = fb_gg.group_id
+        JOIN {groups} fb_ug ON fb_ug.group_id = fb_gg.group_id
         JOIN auth_permission fb_gp ON fb_gp.id = fb_gg.permission_id
         JOIN django_content_type fb_gct ON fb_gct.id = fb_gp.content_type_id
-        WHERE fb_gg.content_object_id = "incidents_incident"."id"
+        WHERE fb_gg.content_object_id = {t}."id"
           AND fb_ug.user_id = %s
           AND fb_gp.codename = 'view_incident' AND fb_gct.app_label = 'incidents'
     )
@@ -60,12 +59,28 @@ def can_view_any(user: Any) -> bool:
     return bool(getattr(user, "is_authenticated", False) and getattr(user, "is_active", False) and user.has_perm(VIEW_PERM))
 
 
+class VisibleTo(Expression):
+    """VISIBLE_SQL as a boolean expression bound to whatever alias the incident table has
+    in the query being compiled (a plain table name at the top, U0 inside a subquery)."""
+
+    output_field = BooleanField()
+    conditional = True
+
+    def __init__(self, user_id: int):
+        super().__init__()
+        self.user_id = user_id
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        alias = compiler.quote_name_unless_alias(compiler.query.get_initial_alias())
+        groups = connection.ops.quote_name(_user_groups_table())
+        # Values are bound parameters; only the alias and a table name from model metadata are interpolated.
+        return VISIBLE_SQL.format(t=alias, groups=groups), [self.user_id, self.user_id, self.user_id]
+
+
 def visible_filter(qs: IncidentQuerySet, user: Any) -> IncidentQuerySet:
     if not can_view_any(user):
         return qs.none()
-    sql = VISIBLE_SQL.replace("auth_user_groups", _user_groups_table())
-    # Values are bound parameters; the only interpolation is a table name from model metadata.
-    return qs.filter(RawSQL(sql, [user.pk, user.pk, user.pk], output_field=BooleanField()))  # noqa: S611
+    return qs.filter(VisibleTo(user.pk))
 
 
 def can_view(user: Any, incident: Incident) -> bool:

@@ -51,5 +51,6 @@ def csea_incident(manager, csea):
             hashtags=["#csealinks"],
             content_items=["https://video.example/v/123"],
             summary="Restricted case handled with NCMEC.",
+            commander="manager",
         ),
     )
