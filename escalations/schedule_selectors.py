@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Prefetch, QuerySet
 
 from accounts.models import Team
-from core.errors import NotFound
+from core.errors import NotFound, ValidationError
 from escalations import oncall
 from escalations.models import ICalFeedToken, OnCallSpan, Override, Rotation, RotationMember, Schedule
 
@@ -218,3 +218,14 @@ def ical_token_resolve(*, secret: Any, schedule: Schedule | None = None) -> ICal
     if token is None or not token.user.is_active or not token.user.has_perm("escalations.view_schedule"):
         raise NotFound("No such calendar feed.")
     return token
+
+
+def user_get_active(*, pk: Any, field: str = "user") -> Any:
+    try:
+        return User.objects.get(pk=int(pk), is_active=True)
+    except (User.DoesNotExist, TypeError, ValueError):
+        raise ValidationError.for_field(field, "No such active person.") from None
+
+
+def user_choices() -> QuerySet:
+    return User.objects.filter(is_active=True).order_by("username")
