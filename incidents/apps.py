@@ -25,3 +25,8 @@ class IncidentsConfig(AppConfig):
         "analyst": [_VIEW, "incidents.export_incident", "incidents.view_harmcategory"],
         "viewer": [_VIEW, "incidents.view_harmcategory"],
     }
+
+
+from incidents.roles_collab import with_collab_permissions  # noqa: E402 - collaboration grants live beside their models
+
+IncidentsConfig.role_permissions = with_collab_permissions(IncidentsConfig.role_permissions)
