@@ -12,6 +12,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("api/v1/", include("config.api_urls")),
     path("postmortems/", include("postmortems.urls")),
+    path("", include("incidents.urls_collab")),
     path("admin/", admin.site.urls),
     path("", core_views.home_placeholder, name="home"),
 ]
