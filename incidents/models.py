@@ -398,3 +398,4 @@ class IncidentGroupObjectPermission(GroupObjectPermissionBase):
 
 
 from incidents.models_collab import *  # noqa
+from incidents.models_saved_views import SavedView  # noqa: E402,F401 - the queue's saved views
