@@ -109,8 +109,8 @@ def _detail_context(request, postmortem, **overrides) -> dict:
         "sections_form": forms.SectionsForm(
             initial={"version": postmortem.version, "title": postmortem.title, **{n: getattr(postmortem, n) for n in TEXT_SECTIONS}}
         ),
-        "factor_form": forms.FactorForm(),
-        "item_form": forms.ActionItemForm(),
+        "factor_form": forms.FactorForm(auto_id="factor_%s"),
+        "item_form": forms.ActionItemForm(auto_id="item_%s"),
         "comment_form": forms.CommentForm(),
         "today": timezone.localdate(),
         "self_approval_blocked": postmortem.status == PostMortemStatus.IN_REVIEW
@@ -151,7 +151,7 @@ def postmortem_sections(request, pk: int):
 @require_POST
 def postmortem_factor_add(request, pk: int):
     postmortem = selectors.postmortem_get_visible(user=request.user, pk=pk)
-    form = forms.FactorForm(request.POST)
+    form = forms.FactorForm(request.POST, auto_id="factor_%s")
     if form.is_valid():
         try:
             services.factor_add(actor=request.user, postmortem=postmortem, **form.cleaned_data)
@@ -206,7 +206,7 @@ def _items_response(request, pk: int, *, item_form=None, status: int = 200):
 @require_POST
 def action_item_add(request, pk: int):
     postmortem = selectors.postmortem_get_visible(user=request.user, pk=pk)
-    form = forms.ActionItemForm(request.POST)
+    form = forms.ActionItemForm(request.POST, auto_id="item_%s")
     if form.is_valid():
         data = dict(form.cleaned_data)
         data["owner"] = data["owner"].pk

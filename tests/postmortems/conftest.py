@@ -1,8 +1,26 @@
+import importlib
+
 import pytest
+from django.apps import apps
 
 from accounts.models import Clearance
 from incidents.services import incident_create, incident_transition, timeline_add_key_moment
+from postmortems.services import policy_current
 from tests.accounts.factories import CompartmentFactory
+
+
+def ensure_harm_categories() -> None:
+    """Browser tests flush the database (data-migration rows included); put the taxonomy back."""
+    from incidents.models import HarmCategory
+
+    if not HarmCategory.objects.exists():
+        importlib.import_module("incidents.migrations.0002_harm_categories").seed(apps, None)
+    policy_current()  # the default policy row, also a data-migration row
+
+
+@pytest.fixture(autouse=True)
+def _harm_categories(db):
+    ensure_harm_categories()
 
 
 def incident_data(**overrides):
