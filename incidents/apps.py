@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 _VIEW = "incidents.view_incident"
 _COMMENT = "incidents.add_comment"
@@ -26,7 +27,13 @@ class IncidentsConfig(AppConfig):
         "viewer": [_VIEW, "incidents.view_harmcategory"],
     }
 
+    def ready(self) -> None:
+        # The default taxonomy is reference data: a flushed database (transactional tests)
+        # or a fresh install gets the missing rows back after migrate.
+        post_migrate.connect(_ensure_taxonomy, sender=self, dispatch_uid="incidents.taxonomy")
 
-from incidents.roles_collab import with_collab_permissions  # noqa: E402 - collaboration grants live beside their models
 
-IncidentsConfig.role_permissions = with_collab_permissions(IncidentsConfig.role_permissions)
+def _ensure_taxonomy(sender, using="default", **kwargs) -> None:
+    from incidents.taxonomy import harm_categories_ensure
+
+    harm_categories_ensure(using=using)
