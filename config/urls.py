@@ -13,6 +13,7 @@ urlpatterns = [
     path("api/v1/", include("config.api_urls")),
     path("postmortems/", include("postmortems.urls")),
     path("", include("incidents.urls_collab")),
+    path("schedules/", include("escalations.urls_schedules")),
     path("admin/", admin.site.urls),
     path("", core_views.home_placeholder, name="home"),
 ]

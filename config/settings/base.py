@@ -188,6 +188,16 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {"IncidentStatusEnum": "incidents.models.Status", "IncidentSeverityEnum": "incidents.models.Severity"},
 }
+# Choice sets that share a field name ("status", "kind") need a name each in the schema.
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
+    {
+        "PostMortemStatusEnum": "postmortems.models.PostMortemStatus",
+        "ActionItemStatusEnum": "postmortems.models.ActionItemStatus",
+        "TaskStatusEnum": "incidents.models_collab.TaskStatus",
+        "MitigationKindEnum": "incidents.models_collab.MitigationKind",
+        "EvidenceKindEnum": "incidents.models_collab.EvidenceKind",
+    }
+)
 
 # --- Celery -----------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=env("REDIS_URL", default="redis://127.0.0.1:6379/0"))

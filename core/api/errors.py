@@ -79,6 +79,7 @@ def problem_exception_handler(exc, context):
         out = problem(400, "Invalid input", detail, errors)
     else:
         titles = {
+            400: "Invalid input",
             401: "Not authenticated",
             403: "Not allowed",
             404: "Not found",
