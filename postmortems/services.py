@@ -154,6 +154,15 @@ def _create(*, incident: Incident, actor: Any, owner: Any, auto: bool) -> tuple[
         obj=postmortem,
         after={"incident": incident.pk, "owner": owner.pk if owner else None, "due_on": postmortem.due_on, "auto": auto},
     )
+    if owner is not None and owner != actor:
+        what = "an incident" if incident.compartment_id else incident.reference
+        notification_create(
+            user=owner,
+            incident=incident,
+            kind="postmortem_assigned",
+            text=f"You own the post-mortem for {what}, due {postmortem.due_on.isoformat() if postmortem.due_on else 'soon'}.",
+            url=f"/postmortems/{postmortem.pk}/",
+        )
     _timeline_step(
         incident=incident,
         actor=actor,

@@ -15,26 +15,26 @@ from postmortems.services import TRANSITIONS
 from postmortems.taxonomy import TEXT_SECTIONS
 
 
-class UserRef(serializers.Serializer):
+class PostMortemUserRef(serializers.Serializer):
     id = serializers.IntegerField()
     username = serializers.CharField()
     name = serializers.CharField(source="__str__")
 
 
-class FactorOutput(serializers.ModelSerializer):
+class PostMortemFactorOutput(serializers.ModelSerializer):
     class Meta:
         model = ContributingFactor
         fields = ["id", "category", "description"]
 
 
-class TimelineEntryOutput(serializers.ModelSerializer):
+class PostMortemTimelineEntryOutput(serializers.ModelSerializer):
     class Meta:
         model = TimelineEntry
         fields = ["id", "at", "kind", "text", "source_event"]
 
 
-class CommentOutput(serializers.ModelSerializer):
-    author = UserRef()
+class PostMortemCommentOutput(serializers.ModelSerializer):
+    author = PostMortemUserRef()
 
     class Meta:
         model = ReviewComment
@@ -42,7 +42,7 @@ class CommentOutput(serializers.ModelSerializer):
 
 
 class ActionItemOutput(serializers.ModelSerializer):
-    owner = UserRef()
+    owner = PostMortemUserRef()
 
     class Meta:
         model = ActionItem
@@ -51,7 +51,7 @@ class ActionItemOutput(serializers.ModelSerializer):
 
 class PostMortemListOutput(serializers.ModelSerializer):
     incident = serializers.SerializerMethodField()
-    owner = UserRef(allow_null=True)
+    owner = PostMortemUserRef(allow_null=True)
     open_items = serializers.IntegerField(read_only=True)
     overdue_items = serializers.IntegerField(read_only=True)
 
@@ -76,10 +76,10 @@ class PostMortemListOutput(serializers.ModelSerializer):
 
 
 class PostMortemOutput(PostMortemListOutput):
-    factors = FactorOutput(many=True)
-    timeline = TimelineEntryOutput(many=True, source="timeline_entries")
+    factors = PostMortemFactorOutput(many=True)
+    timeline = PostMortemTimelineEntryOutput(many=True, source="timeline_entries")
     action_items = ActionItemOutput(many=True)
-    comments = CommentOutput(many=True)
+    comments = PostMortemCommentOutput(many=True)
 
     class Meta(PostMortemListOutput.Meta):
         fields = [
@@ -114,7 +114,7 @@ class PostMortemPatchInput(serializers.Serializer):
     lessons = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
 
 
-class TransitionInput(serializers.Serializer):
+class PostMortemTransitionInput(serializers.Serializer):
     action = serializers.ChoiceField(choices=list(TRANSITIONS))
     reason = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
@@ -136,11 +136,11 @@ class ActionItemPatchInput(serializers.Serializer):
     tracker_url = serializers.CharField(required=False, allow_blank=True, max_length=500)
 
 
-class FactorInput(serializers.Serializer):
+class PostMortemFactorInput(serializers.Serializer):
     category = serializers.CharField(max_length=30)
     description = serializers.CharField(required=False, allow_blank=True, max_length=5000)
 
 
-class CommentInput(serializers.Serializer):
+class PostMortemCommentInput(serializers.Serializer):
     section = serializers.CharField(max_length=20)
     body = serializers.CharField(max_length=10_000)

@@ -68,10 +68,10 @@ class PostMortemDetailApi(APIView):
 class PostMortemTransitionApi(APIView):
     required_permissions = {"post": VIEW}
 
-    @extend_schema(request=s.TransitionInput, responses=s.PostMortemOutput)
+    @extend_schema(request=s.PostMortemTransitionInput, responses=s.PostMortemOutput)
     def post(self, request, pk: int):
         postmortem = selectors.postmortem_get_visible(user=request.user, pk=pk)
-        data = _parse(s.TransitionInput, request.data)
+        data = _parse(s.PostMortemTransitionInput, request.data)
         services.postmortem_transition(actor=request.user, postmortem=postmortem, action=data["action"], reason=data.get("reason", ""))
         return _detail(request, pk)
 
@@ -79,23 +79,23 @@ class PostMortemTransitionApi(APIView):
 class PostMortemFactorsApi(APIView):
     required_permissions = {"post": Rule(perm="postmortems.change_postmortem")}
 
-    @extend_schema(request=s.FactorInput, responses={201: s.FactorOutput})
+    @extend_schema(request=s.PostMortemFactorInput, responses={201: s.PostMortemFactorOutput})
     def post(self, request, pk: int):
         postmortem = selectors.postmortem_get_visible(user=request.user, pk=pk)
-        data = _parse(s.FactorInput, request.data)
+        data = _parse(s.PostMortemFactorInput, request.data)
         factor = services.factor_add(actor=request.user, postmortem=postmortem, **data)
-        return Response(s.FactorOutput(factor).data, status=status.HTTP_201_CREATED)
+        return Response(s.PostMortemFactorOutput(factor).data, status=status.HTTP_201_CREATED)
 
 
 class PostMortemCommentsApi(APIView):
     required_permissions = {"post": Rule(perm="postmortems.add_reviewcomment")}
 
-    @extend_schema(request=s.CommentInput, responses={201: s.CommentOutput})
+    @extend_schema(request=s.PostMortemCommentInput, responses={201: s.PostMortemCommentOutput})
     def post(self, request, pk: int):
         postmortem = selectors.postmortem_get_visible(user=request.user, pk=pk)
-        data = _parse(s.CommentInput, request.data)
+        data = _parse(s.PostMortemCommentInput, request.data)
         comment = services.comment_add(actor=request.user, postmortem=postmortem, **data)
-        return Response(s.CommentOutput(comment).data, status=status.HTTP_201_CREATED)
+        return Response(s.PostMortemCommentOutput(comment).data, status=status.HTTP_201_CREATED)
 
 
 class ActionItemListApi(APIView):

@@ -23,6 +23,15 @@ def test_resolving_a_sev1_creates_one_postmortem_owned_by_the_commander(manager,
     assert AuditEvent.objects.filter(action="postmortem.create", object_id=str(postmortem.pk)).count() == 1
 
 
+def test_the_commander_is_told_when_someone_else_resolves(make_user, manager, make_incident):
+    from incidents.models import Notification
+
+    other = make_user("other-manager", role="incident_manager")
+    incident = resolve(other, make_incident())
+    note = Notification.objects.get(user=manager, kind="postmortem_assigned")
+    assert incident.reference in note.text and note.url == f"/postmortems/{incident.postmortem.pk}/"
+
+
 def test_reopen_and_resolve_again_keeps_the_single_postmortem(manager, make_resolved):
     incident = make_resolved()
     first = PostMortem.objects.get(incident=incident)
