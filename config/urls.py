@@ -15,5 +15,6 @@ urlpatterns = [
     path("", include("incidents.urls_collab")),
     path("schedules/", include("escalations.urls_schedules")),
     path("admin/", admin.site.urls),
+    path("", include("escalations.urls_pages")),
     path("", core_views.home_placeholder, name="home"),
 ]

@@ -15,6 +15,17 @@ _SCHEDULE_MANAGE = [
     "escalations.view_oncallspan",
 ]
 _SCHEDULE_VIEW = ["escalations.view_schedule", "escalations.view_rotation", "escalations.view_override", "escalations.view_oncallspan"]
+_PAGING_MANAGE = [
+    "escalations.view_escalationpolicy",
+    "escalations.add_escalationpolicy",
+    "escalations.change_escalationpolicy",
+    "escalations.delete_escalationpolicy",
+    "escalations.view_escalation",
+    "escalations.view_page",
+    "escalations.change_page",
+]
+_PAGING_VIEW = ["escalations.view_escalationpolicy"]
+_PAGING_LEAD = ["escalations.view_escalationpolicy", "escalations.view_escalation", "escalations.view_page"]
 
 
 class EscalationsConfig(AppConfig):
@@ -22,10 +33,15 @@ class EscalationsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     role_permissions = {
-        "incident_manager": [*_SCHEDULE_MANAGE],
-        "lead": [*_SCHEDULE_MANAGE],
-        "reviewer": [*_SCHEDULE_VIEW],
-        "responder": [*_SCHEDULE_VIEW],
+        "incident_manager": [*_SCHEDULE_MANAGE, *_PAGING_MANAGE],
+        "lead": [*_SCHEDULE_MANAGE, *_PAGING_LEAD],
+        "reviewer": [*_SCHEDULE_VIEW, *_PAGING_VIEW],
+        "responder": [*_SCHEDULE_VIEW, *_PAGING_VIEW],
         "analyst": [*_SCHEDULE_VIEW],
         "viewer": [*_SCHEDULE_VIEW],
     }
+
+    def ready(self) -> None:
+        from escalations.subscriptions import subscribe_all
+
+        subscribe_all()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from escalations.api import schedules
+from escalations.api import paging, schedules
 
 urlpatterns = [
     path("schedules/", schedules.ScheduleListCreateApi.as_view(), name="api-schedules"),
@@ -11,4 +11,9 @@ urlpatterns = [
     path("schedules/<int:pk>/shifts/", schedules.ScheduleShiftsApi.as_view(), name="api-schedule-shifts"),
     path("schedules/<int:pk>/overrides/", schedules.ScheduleOverridesApi.as_view(), name="api-schedule-overrides"),
     path("schedules/<int:pk>/overrides/<int:override_pk>/", schedules.ScheduleOverrideDetailApi.as_view(), name="api-schedule-override"),
+    path("escalation-policies/", paging.PolicyListCreateApi.as_view(), name="api-escalation-policies"),
+    path("escalation-policies/<int:pk>/", paging.PolicyDetailApi.as_view(), name="api-escalation-policy"),
+    path("pages/", paging.PageListApi.as_view(), name="api-pages"),
+    path("pages/<int:pk>/", paging.PageDetailApi.as_view(), name="api-page"),
+    path("pages/<int:pk>/acknowledge/", paging.PageAcknowledgeApi.as_view(), name="api-page-acknowledge"),
 ]
