@@ -18,3 +18,6 @@ urlpatterns = [
     path("", include("escalations.urls_pages")),
     path("", core_views.home_placeholder, name="home"),
 ]
+
+handler404 = "core.api.views.not_found"
+handler500 = "core.api.views.server_error"
