@@ -27,13 +27,13 @@ DEFAULT_SHIFTS_RANGE = timedelta(days=7)
 # -- serializers ------------------------------------------------------------------------
 
 
-class UserBrief(serializers.Serializer):
+class ScheduleUserBrief(serializers.Serializer):
     id = serializers.IntegerField(source="pk")
     username = serializers.CharField()
     name = serializers.CharField(source="__str__")
 
 
-class TeamBrief(serializers.Serializer):
+class ScheduleTeamBrief(serializers.Serializer):
     id = serializers.IntegerField(source="pk")
     name = serializers.CharField()
 
@@ -50,13 +50,13 @@ class RotationOutput(serializers.Serializer):
     members = serializers.SerializerMethodField()
 
     def get_members(self, rotation) -> list[dict]:
-        return [UserBrief(m.user).data for m in rotation.members.all()]
+        return [ScheduleUserBrief(m.user).data for m in rotation.members.all()]
 
 
 class ScheduleOutput(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
-    team = TeamBrief(allow_null=True)
+    team = ScheduleTeamBrief(allow_null=True)
     time_zone = serializers.CharField()
     description = serializers.CharField()
     version = serializers.IntegerField()
@@ -87,17 +87,17 @@ class ShiftOutput(serializers.Serializer):
     source = serializers.CharField()
 
     def get_user(self, shift) -> dict:
-        return UserBrief(self.context["users"][shift.user_id]).data
+        return ScheduleUserBrief(self.context["users"][shift.user_id]).data
 
 
 class OnCallOutput(serializers.Serializer):
     at = serializers.DateTimeField()
-    users = UserBrief(many=True)
+    users = ScheduleUserBrief(many=True)
 
 
 class OverrideOutput(serializers.Serializer):
     id = serializers.IntegerField()
-    user = UserBrief()
+    user = ScheduleUserBrief()
     start = serializers.DateTimeField()
     end = serializers.DateTimeField()
     reason = serializers.CharField()
