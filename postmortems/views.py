@@ -46,7 +46,9 @@ def postmortem_list(request):
             "postmortems": postmortems[:200],
             "statuses": PostMortemStatus.choices,
             "status": status,
-            "start_form": forms.StartForm() if request.user.has_perm(services.ADD_PERM) else None,
+            "start_form": forms.StartForm(initial={"incident": request.GET.get("incident", "")[:40]})
+            if request.user.has_perm(services.ADD_PERM)
+            else None,
             "today": timezone.localdate(),
         },
     )

@@ -167,3 +167,15 @@ def test_start_by_hand_from_the_list_page(client, manager, make_resolved):
     assert response.status_code == 302
     assert incident.__class__.objects.get(pk=incident.pk).postmortem.auto_created is False
     assert client.post("/postmortems/start/", {"incident": "INC-0000-00000"}).status_code == 400
+
+
+def test_reviewer_comments_inline_on_a_section_during_review(client, manager, reviewer, postmortem):
+    postmortem = fill_and_submit(postmortem, manager)
+    client.force_login(reviewer)
+    page = client.get(f"/postmortems/{postmortem.pk}/").content.decode()
+    assert 'for="comment-detection"' in page and "<textarea" in page and "Save sections" not in page
+    response = client.post(f"/postmortems/{postmortem.pk}/comments/", {"section": "detection", "body": "How long did the report wait?"})
+    assert response.status_code == 302 and response["Location"].endswith("#section-detection")
+    page = client.get(f"/postmortems/{postmortem.pk}/").content.decode()
+    detection = page.split('id="section-detection"', 1)[1].split("</section>", 1)[0]
+    assert "How long did the report wait?" in detection
