@@ -20,6 +20,7 @@ from django.contrib.postgres.search import TrigramSimilarity
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from accounts.models import Compartment, Region, Team
@@ -420,7 +421,7 @@ def _compartment(value: Any, actor: Any) -> Compartment | None:
         compartment = None
     # Naming a compartment one is not cleared for would lock the author out; the answer is
     # the same for a compartment that does not exist, so nothing is learned about others.
-    if compartment is None or compartment.pk not in user_cleared_compartment_ids(user=actor):
+    if compartment is None or compartment.pk not in user_cleared_compartment_ids(user=actor, at=timezone.now()):
         raise ValidationError.for_field("compartment", "Choose a compartment you are cleared for.")
     return compartment
 

@@ -7,6 +7,7 @@ permission after the lookup, so a caller who may not see an incident learns noth
 
 from __future__ import annotations
 
+from django.core.exceptions import RequestDataTooBig
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -16,7 +17,7 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from core.api.pagination import CursorPagination
 from core.api.permissions import AUTHENTICATED, Rule
-from core.errors import Forbidden
+from core.errors import Forbidden, ValidationError
 from incidents import selectors, services
 from incidents.api import serializers as s
 from incidents.filters import IncidentFilter
@@ -24,6 +25,15 @@ from incidents.models import Comment, Incident, IncidentUserObjectPermission, Ti
 
 VIEW = Rule(perm="incidents.view_incident")
 VIEW_WRITE = Rule(perm="incidents.view_incident", scope="write")
+
+
+def payload(request, field: str = "non_field_errors"):
+    """request.data, with an oversized body answered as a 400 naming the field rather than
+    escaping as Django's bare SuspiciousOperation page."""
+    try:
+        return request.data
+    except RequestDataTooBig:
+        raise ValidationError.for_field(field, "The request is too large; comments and texts are limited to 50,000 characters.") from None
 
 
 def require(request, perm: str) -> None:
@@ -67,7 +77,7 @@ class IncidentListCreateApi(generics.ListCreateAPIView):
 
     @extend_schema(request=s.IncidentCreateInput, responses={201: s.IncidentDetailOutput})
     def post(self, request, *args, **kwargs):
-        data = s.IncidentCreateInput(data=request.data)
+        data = s.IncidentCreateInput(data=payload(request))
         data.is_valid(raise_exception=True)
         incident = services.incident_create(actor=request.user, data=dict(data.validated_data))
         incident = selectors.incident_detail_prefetch(Incident.objects.filter(pk=incident.pk)).get()
@@ -102,7 +112,7 @@ class IncidentDetailApi(IncidentObjectMixin, generics.GenericAPIView):
     def patch(self, request, pk):
         incident = self.get_incident()
         require(request, "incidents.change_incident")
-        data = s.IncidentUpdateInput(data=request.data, partial=True)
+        data = s.IncidentUpdateInput(data=payload(request), partial=True)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         version = fields.pop("version", None)
@@ -124,7 +134,7 @@ class IncidentTransitionApi(IncidentObjectMixin, generics.GenericAPIView):
     def post(self, request, pk):
         incident = self.get_incident()
         require(request, "incidents.transition_incident")
-        data = s.IncidentTransitionInput(data=request.data)
+        data = s.IncidentTransitionInput(data=payload(request))
         data.is_valid(raise_exception=True)
         incident = services.incident_transition(actor=request.user, incident=incident, **data.validated_data)
         return Response(s.IncidentOutput(incident).data)
@@ -138,7 +148,7 @@ class IncidentSeverityApi(IncidentObjectMixin, generics.GenericAPIView):
     def post(self, request, pk):
         incident = self.get_incident()
         require(request, "incidents.change_incident")
-        data = s.IncidentSeverityInput(data=request.data)
+        data = s.IncidentSeverityInput(data=payload(request))
         data.is_valid(raise_exception=True)
         incident = services.incident_set_severity(actor=request.user, incident=incident, **data.validated_data)
         return Response(s.IncidentOutput(incident).data)
@@ -158,7 +168,7 @@ class IncidentCommentsApi(IncidentObjectMixin, generics.ListCreateAPIView):
     def post(self, request, pk):
         incident = self.get_incident()
         require(request, "incidents.add_comment")
-        data = s.IncidentCommentInput(data=request.data)
+        data = s.IncidentCommentInput(data=payload(request, "body"))
         data.is_valid(raise_exception=True)
         comment = services.comment_create(actor=request.user, incident=incident, **data.validated_data)
         return Response(s.IncidentCommentOutput(comment).data, status=status.HTTP_201_CREATED)
@@ -180,7 +190,7 @@ class IncidentTimelineApi(IncidentObjectMixin, generics.ListCreateAPIView):
     def post(self, request, pk):
         incident = self.get_incident()
         require(request, "incidents.add_comment")
-        data = s.IncidentKeyMomentInput(data=request.data)
+        data = s.IncidentKeyMomentInput(data=payload(request))
         data.is_valid(raise_exception=True)
         event = services.timeline_add_key_moment(
             actor=request.user, incident=incident, summary=data.validated_data["summary"], at=data.validated_data.get("at")
@@ -204,7 +214,7 @@ class IncidentGrantsApi(IncidentObjectMixin, generics.GenericAPIView):
     @extend_schema(request=s.IncidentGrantInput, responses={201: s.IncidentGrantOutput})
     def post(self, request, pk):
         incident = self.get_incident()
-        data = s.IncidentGrantInput(data=request.data)
+        data = s.IncidentGrantInput(data=payload(request))
         data.is_valid(raise_exception=True)
         grant = services.incident_grant_access(actor=request.user, incident=incident, **data.validated_data)
         return Response(s.IncidentGrantOutput(grant).data, status=status.HTTP_201_CREATED)
@@ -216,10 +226,9 @@ class IncidentGrantsApi(IncidentObjectMixin, generics.GenericAPIView):
     )
     def delete(self, request, pk):
         incident = self.get_incident()
-        payload = (
-            request.data if isinstance(request.data, dict) and request.data.get("user") else {"user": request.query_params.get("user", "")}
-        )
-        data = s.IncidentGrantInput(data=payload)
+        body = payload(request)
+        target = body if isinstance(body, dict) and body.get("user") else {"user": request.query_params.get("user", "")}
+        data = s.IncidentGrantInput(data=target)
         data.is_valid(raise_exception=True)
         services.incident_revoke_access(actor=request.user, incident=incident, user=data.validated_data["user"])
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -279,7 +288,7 @@ class IntakeApi(generics.GenericAPIView):
         },
     )
     def post(self, request):
-        data = s.IncidentCreateInput(data=request.data)
+        data = s.IncidentCreateInput(data=payload(request))
         data.is_valid(raise_exception=True)
         incident, created = services.intake_submit(
             actor=request.user,
