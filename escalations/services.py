@@ -297,6 +297,7 @@ def policies_matching(incident: Incident) -> list[EscalationPolicy]:
     return list(seen.values())
 
 
+@transaction.atomic
 def escalations_start(*, incident_id: int, at: datetime, reason: str) -> list[Escalation]:
     """Start every matching policy not yet running in this incident cycle. Runs inside the
     caller's transaction (an in-transaction subscriber), so the rows exist atomically with
@@ -338,6 +339,7 @@ def _cancel_pending_messages(escalation_ids: list[int]) -> None:
     Page.objects.filter(escalation_id__in=escalation_ids, state=PageState.PENDING).update(state=PageState.CANCELLED)
 
 
+@transaction.atomic
 def escalations_stop(*, incident_id: int, at: datetime, state: str, reason: str, actor: Any = None, only_paging: User | None = None) -> int:
     """Stop the incident's active escalations (all, or those that paged ``only_paging``)."""
     qs = Escalation.objects.select_for_update().filter(incident_id=incident_id, state=EscalationState.ACTIVE)
