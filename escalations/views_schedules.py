@@ -57,6 +57,7 @@ class TimelineBlock:
     end: datetime
     colour: int
     source: str
+    to_midnight: bool = False
 
 
 @dataclass
@@ -82,7 +83,11 @@ def _timeline(schedule: Schedule, *, day_starts: list[datetime]) -> list[Timelin
             for s in shifts:
                 a, b = max(s.start, day_start), min(s.end, day_end)
                 if b > a:
-                    cell.append(TimelineBlock(user=users[s.user_id], start=a, end=b, colour=colours[s.user_id], source=s.source))
+                    cell.append(
+                        TimelineBlock(
+                            user=users[s.user_id], start=a, end=b, colour=colours[s.user_id], source=s.source, to_midnight=b == day_end
+                        )
+                    )
             days.append(cell)
         return days
 
@@ -159,7 +164,7 @@ def schedule_detail(request, pk: int):
             messages.success(request, f"{form.cleaned_data['user']} now covers the chosen span.")
             return redirect("schedules:detail", pk=schedule.pk)
     schedule.refresh_from_db()
-    return render(request, "escalations/schedule_detail.html", _detail_context(request, schedule, form=form), status=400)
+    return render(request, "escalations/schedule_detail.html", _detail_context(request, schedule, form=form))
 
 
 @login_required
