@@ -223,7 +223,8 @@ def task_update(
         if not title:
             raise ValidationError.for_field("title", "Give the task a title.")
         task.title = title[:300]
-    if detail is not _UNSET:
+    detail_changed = detail is not _UNSET and (detail or "") != task.detail
+    if detail_changed:
         task.detail = detail or ""
     if assignee is not _UNSET:
         task.assignee = assignee
@@ -246,11 +247,11 @@ def task_update(
     elif not task.is_closed:
         task.completed_at = None
     after = _task_snapshot(task)
-    if after == before and (detail is _UNSET or detail == task.detail):
+    if after == before and not detail_changed:
         return task
     task.version += 1
     task.save()
-    changed = sorted(k for k in after if after[k] != before[k])
+    changed = sorted(k for k in after if after[k] != before[k]) + (["detail"] if detail_changed else [])
     if after["status"] != before["status"]:
         summary = f"Task {task.get_status_display().lower()}: {task.title}"
     else:

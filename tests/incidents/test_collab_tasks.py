@@ -137,3 +137,46 @@ def test_viewer_may_list_but_not_add_tasks(api, incident, make_user):
     assert api(viewer).get(f"/api/v1/incidents/{incident.pk}/tasks/").status_code == 200
     assert api(viewer).post(f"/api/v1/incidents/{incident.pk}/tasks/", {"title": "x"}, format="json").status_code == 403
     assert not Task.objects.exists()
+
+
+def test_changing_only_the_detail_is_saved_and_an_unchanged_save_is_a_no_op(incident, manager):
+    task = task_create(actor=manager, incident=incident, title="Brief Comms")
+    task = task_update(actor=manager, task=task, detail="Use the holding line from 09:00.")
+    assert Task.objects.get(pk=task.pk).detail == "Use the holding line from 09:00." and task.version == 2
+    again = task_update(actor=manager, task=task, detail="Use the holding line from 09:00.", title="Brief Comms")
+    assert again.version == 2
+    assert TimelineEvent.objects.filter(incident=incident, kind="task").count() == 2
+
+
+# --- HTML partial ------------------------------------------------------------------------------
+
+
+def test_tasks_partial_placeholder_loads_itself(incident, rf):
+    from django.template.loader import render_to_string
+
+    html = render_to_string("incidents/_tasks.html", {"incident": incident})
+    assert f'hx-get="/incidents/{incident.pk}/tasks/"' in html and 'hx-trigger="load"' in html
+
+
+def test_tasks_partial_adds_changes_and_refuses_in_place(client, incident, manager, responder):
+    client.force_login(manager)
+    url = f"/incidents/{incident.pk}/tasks/"
+    added = client.post(url, {"task-title": "Call the trusted flagger", "task-assignee": responder.pk}, HTTP_HX_REQUEST="true")
+    assert added.status_code == 200 and "Call the trusted flagger" in added.content.decode()
+    task = Task.objects.get()
+    changed = client.post(f"{url}{task.pk}/status/", {"status": "done", "version": task.version}, HTTP_HX_REQUEST="true")
+    assert changed.status_code == 200 and Task.objects.get().status == "done"
+    refused = client.post(url, {"task-title": ""})
+    assert refused.status_code == 400 and 'aria-invalid="true"' in refused.content.decode()
+    stale = client.post(f"{url}{task.pk}/status/", {"status": "open", "version": 1})
+    assert stale.status_code == 409 and "Someone else changed" in stale.content.decode()
+
+
+def test_mitigation_form_records_and_names_bad_fields(client, incident, responder):
+    client.force_login(responder)
+    url = f"/incidents/{incident.pk}/mitigations/"
+    ok = client.post(url, {"mit-kind": "geo_restricted", "mit-count": 4, "mit-countries": "de, at"}, HTTP_HX_REQUEST="true")
+    assert ok.status_code == 200 and "DE, AT" in ok.content.decode()
+    bad = client.post(url, {"mit-kind": "geo_restricted", "mit-count": 4, "mit-countries": ""})
+    assert bad.status_code == 400 and "Name the countries" in bad.content.decode()
+    assert Incident.objects.get(pk=incident.pk).mitigated_at is not None
