@@ -433,6 +433,14 @@ def _send_update_mail(subject: str, message: str, emails: list[str]) -> None:
             logger.exception("status update mail to %s failed", address)
 
 
+def _notify_approvers(*, update: StakeholderUpdate, actor: User) -> None:
+    """Legal and Comms hear of a draft waiting for them (only those who can see the incident)."""
+    approvers = User.objects.filter(is_active=True, teams__function__in=APPROVER_TEAM_FUNCTIONS).exclude(pk=actor.pk).distinct()
+    text = f"{update.get_audience_display()} response on {update.incident.reference} awaits approval"
+    for user in approvers.order_by("pk"):
+        notification_create(user=user, incident=update.incident, kind="outbound_draft", text=text, url=_incident_url(update.incident))
+
+
 @transaction.atomic
 def stakeholder_update_create(
     *,
@@ -476,6 +484,7 @@ def stakeholder_update_create(
     else:
         summary = f"{update.get_audience_display()} response drafted for {recipient}"
         data = {"update_uid": str(update.uid), "action": "drafted", "audience": audience}
+        _notify_approvers(update=update, actor=actor)
     timeline_record(incident=incident, kind="stakeholder_update", actor=actor, summary=summary[:1000], data=data, at=now)
     audit_record(actor=actor, action="stakeholder_update.create", obj=update, after=_update_snapshot(update))
     return update
@@ -573,6 +582,14 @@ def stakeholder_update_approve(
         obj=update,
         after={"status": update.status, "approved_hash": update.approved_hash, "approved_at": now},
     )
+    if update.author is not None:
+        notification_create(
+            user=update.author,
+            incident=update.incident,
+            kind="outbound_approved",
+            text=f"{actor} approved your {update.get_audience_display().lower()} response on {update.incident.reference}",
+            url=_incident_url(update.incident),
+        )
     return update
 
 

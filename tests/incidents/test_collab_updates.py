@@ -198,3 +198,16 @@ def test_updates_partial_form_errors_are_shown_in_place(client, incident, manage
     response = client.post(f"/incidents/{incident.pk}/updates/", {"form": "outbound", "out-audience": "press", "out-body": "x"})
     assert response.status_code == 400
     assert b'aria-invalid="true"' in response.content and b"errorlist" in response.content
+
+
+def test_legal_hears_of_a_draft_and_the_author_of_the_approval(incident, manager, make_user, csea_incident):
+    lawyer = make_user("lawyer2", role="reviewer")
+    TeamFactory(slug="legal", name="Legal", function="legal").members.add(lawyer)
+    update = stakeholder_update_create(
+        actor=manager, incident=incident, audience="partner", recipient="INHOPE", body="Thanks for the flag."
+    )
+    assert Notification.objects.filter(user=lawyer, kind="outbound_draft").count() == 1
+    stakeholder_update_approve(actor=lawyer, update=update)
+    assert Notification.objects.filter(user=manager, kind="outbound_approved").count() == 1
+    stakeholder_update_create(actor=manager, incident=csea_incident, audience="regulator", recipient="NCMEC", body="Report.")
+    assert Notification.objects.filter(user=lawyer, kind="outbound_draft").count() == 1  # not cleared for CSEA
