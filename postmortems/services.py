@@ -237,6 +237,14 @@ def timeline_entry_update(*, actor: Any, entry: TimelineEntry, text: str) -> Tim
     return entry
 
 
+def postmortem_record_read(*, actor: Any, postmortem: PostMortem, how: str = "page") -> None:
+    """Reads of a restricted incident's post-mortem are audited like reads of the incident."""
+    if postmortem.incident.compartment_id is not None:
+        audit_record(
+            actor=actor, action=f"postmortem.read.{how}", obj=postmortem, after={"compartment": postmortem.incident.compartment_id}
+        )
+
+
 # --- sections -------------------------------------------------------------------------------
 
 

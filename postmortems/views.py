@@ -128,6 +128,7 @@ def _detail_context(request, postmortem, **overrides) -> dict:
 @require_GET
 def postmortem_detail(request, pk: int):
     postmortem = selectors.postmortem_detail(user=request.user, pk=pk)
+    services.postmortem_record_read(actor=request.user, postmortem=postmortem)
     return render(request, "postmortems/detail.html", _detail_context(request, postmortem))
 
 
@@ -295,6 +296,7 @@ def _published(request, pk: int):
 @require_GET
 def postmortem_export_markdown(request, pk: int):
     postmortem = _published(request, pk)
+    services.postmortem_record_read(actor=request.user, postmortem=postmortem, how="export")
     response = HttpResponse(postmortem_markdown(postmortem), content_type="text/markdown; charset=utf-8")
     slug = re.sub(r"[^A-Za-z0-9-]+", "-", postmortem.incident.reference).strip("-") or str(postmortem.pk)
     response["Content-Disposition"] = f'attachment; filename="postmortem-{slug}.md"'
@@ -305,6 +307,7 @@ def postmortem_export_markdown(request, pk: int):
 @require_GET
 def postmortem_print(request, pk: int):
     postmortem = _published(request, pk)
+    services.postmortem_record_read(actor=request.user, postmortem=postmortem, how="print")
     return render(request, "postmortems/print.html", _detail_context(request, postmortem))
 
 

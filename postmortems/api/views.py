@@ -54,7 +54,9 @@ class PostMortemDetailApi(APIView):
 
     @extend_schema(responses=s.PostMortemOutput)
     def get(self, request, pk: int):
-        return _detail(request, pk)
+        postmortem = selectors.postmortem_detail(user=request.user, pk=pk)
+        services.postmortem_record_read(actor=request.user, postmortem=postmortem, how="api")
+        return Response(s.PostMortemOutput(postmortem).data)
 
     @extend_schema(request=s.PostMortemPatchInput, responses=s.PostMortemOutput)
     def patch(self, request, pk: int):

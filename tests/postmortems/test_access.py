@@ -38,11 +38,15 @@ def test_uncleared_reviewer_gets_404_on_every_surface(client, api, reviewer, pub
     assert reviewer_api.get("/api/v1/postmortems/").json()["results"] == []
 
 
-def test_cleared_reviewer_sees_it(client, api, reviewer, csea, published_csea):
+def test_cleared_reviewer_sees_it_and_the_read_is_audited(client, api, reviewer, csea, published_csea):
+    from core.models import AuditEvent
+
     Clearance.objects.create(user=reviewer, compartment=csea, reason="policy reviewer")
     client.force_login(reviewer)
     assert client.get(f"/postmortems/{published_csea.pk}/").status_code == 200
     assert client.get(f"/postmortems/{published_csea.pk}/export.md").status_code == 200
+    reads = set(AuditEvent.objects.filter(actor=reviewer, object_id=str(published_csea.pk)).values_list("action", flat=True))
+    assert reads == {"postmortem.read.page", "postmortem.read.export"}
     assert [r["id"] for r in api(reviewer).get("/api/v1/postmortems/").json()["results"]] == [published_csea.pk]
 
 
