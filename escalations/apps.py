@@ -42,6 +42,7 @@ class EscalationsConfig(AppConfig):
     }
 
     def ready(self) -> None:
+        from escalations import schedule_tasks  # noqa: F401  (registers the spans refresh task)
         from escalations.subscriptions import subscribe_all
 
         subscribe_all()

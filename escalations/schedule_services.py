@@ -10,7 +10,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from accounts.models import Team
@@ -478,3 +478,19 @@ def ical_token_revoke(*, actor: Any, token: ICalFeedToken) -> ICalFeedToken:
         token.save(update_fields=["revoked_at"])
         audit_record(actor=actor, action="ical_token.revoke", obj=token, after={"prefix": token.prefix})
     return token
+
+
+def schedule_spans_refresh(*, now: datetime | None = None, horizon_days: int = SPANS_HORIZON_DAYS) -> int:
+    """Slide every schedule's materialised window forward so it always covers
+    `now` plus nearly the whole horizon (the engine reads spans directly).
+    Rebuilds only schedules whose window ends within a day of the horizon."""
+    now = _now(now)
+    stale_before = now + timedelta(days=horizon_days - 1)
+    ids = list(
+        Schedule.objects.filter(models.Q(spans_end__isnull=True) | models.Q(spans_end__lt=stale_before) | models.Q(spans_start__gt=now))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    for schedule in Schedule.objects.filter(pk__in=ids):
+        schedule_rebuild_spans(schedule, horizon_days, now=now)
+    return len(ids)

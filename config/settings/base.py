@@ -217,6 +217,11 @@ CELERY_BEAT_SCHEDULE["escalations.engine_tick"] = {"task": "escalations.engine_t
 CELERY_BEAT_SCHEDULE["escalations.deliver_due"] = {"task": "escalations.deliver_due", "schedule": 1.0, "options": {"queue": "delivery", "expires": 2}}
 CELERY_BEAT_SCHEDULE["escalations.engine_audit"] = {"task": "escalations.engine_audit", "schedule": 60.0, "options": {"queue": "engine", "expires": 50}}
 CELERY_BEAT_SCHEDULE["escalations.engine_watchdog"] = {"task": "escalations.engine_watchdog", "schedule": 60.0, "options": {"queue": "delivery", "expires": 50}}
+CELERY_BEAT_SCHEDULE["escalations.schedule_spans_refresh"] = {
+    "task": "escalations.schedule_spans_refresh",
+    "schedule": timedelta(hours=1),
+    "options": {"expires": 3000},
+}
 CELERY_BEAT_SCHEDULE["postmortems.reminders_tick"] = {"task": "postmortems.reminders_tick", "schedule": 60.0, "options": {"expires": 50}}
 
 # --- email ---------------------------------------------------------------------------

@@ -180,3 +180,22 @@ def test_ical_tokens_resolve_until_revoked(schedule, responder):
 
     with pytest.raises(NotFound):
         schedule_selectors.ical_token_resolve(secret=secret, schedule=schedule)
+
+
+def test_spans_refresh_keeps_the_window_ahead_of_the_clock(schedule, crew):
+    later = NOW + timedelta(days=20)
+    assert schedule_services.schedule_spans_refresh(now=NOW) == 0  # fresh
+    assert schedule_services.schedule_spans_refresh(now=later) == 1
+    schedule.refresh_from_db()
+    assert schedule.spans_end == later + timedelta(days=30)
+    at = later + timedelta(days=25)
+    from_spans = schedule_selectors.schedule_shifts_between(schedule=schedule, start=at, end=at + timedelta(days=2))
+    computed = oncall.shifts_between(schedule_selectors.schedule_spec(schedule=schedule), at, at + timedelta(days=2))
+    assert from_spans == computed
+    assert OnCallSpan.objects.filter(schedule=schedule, start__lte=at, end__gt=at).count() == 1
+
+
+def test_spans_refresh_task_runs(schedule):
+    from escalations.schedule_tasks import schedule_spans_refresh_task
+
+    assert schedule_spans_refresh_task.apply().get() in (0, 1)
