@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 
 from core.models import EngineHeartbeat
@@ -311,7 +312,7 @@ RETURNING m.id
 
 
 def _claim_messages(now: datetime, batch: int) -> tuple[list[int], datetime]:
-    deadline = now + timedelta(seconds=CLAIM_SECONDS)
+    deadline = now + timedelta(seconds=getattr(settings, "FIREBREAK_DELIVERY_CLAIM_SECONDS", CLAIM_SECONDS))
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(_CLAIM_SQL, {"now": now, "deadline": deadline, "batch": batch})
         ids = [row[0] for row in cursor.fetchall()]

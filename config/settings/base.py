@@ -249,3 +249,6 @@ LOGGING = {
 }
 FIREBREAK_ADMIN_OTP_REQUIRED = env.bool("FIREBREAK_ADMIN_OTP_REQUIRED", default=True)
 OTP_TOTP_ISSUER = "Firebreak"
+# Paging delivery: webhook timeout, and how long a claimed outgoing message waits for an outcome before it is sent again.
+FIREBREAK_WEBHOOK_TIMEOUT = env.float("FIREBREAK_WEBHOOK_TIMEOUT", default=10.0)
+FIREBREAK_DELIVERY_CLAIM_SECONDS = env.int("FIREBREAK_DELIVERY_CLAIM_SECONDS", default=60)

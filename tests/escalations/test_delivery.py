@@ -4,11 +4,8 @@ import hashlib
 import hmac
 import json
 import socket
-import threading
-import time
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -16,47 +13,11 @@ from aiosmtpd.controller import Controller
 from accounts.models import Compartment
 from escalations import engine
 from escalations.models import DeliveryAttempt, OutgoingMessage
-from tests.escalations.factories_paging import email_for, make_policy, start_incident, webhook_for
+from tests.escalations.factories_paging import Receiver, email_for, make_policy, start_incident, webhook_for
 
 pytestmark = pytest.mark.django_db
 
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
-
-
-class Receiver:
-    """A webhook endpoint on 127.0.0.1 answering from a script: 200, 500 or "hang"."""
-
-    def __init__(self, script=("200",)):
-        self.script = list(script)
-        self.requests: list[dict] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.requests.append({"headers": dict(self.headers), "body": body})
-                action = receiver.script.pop(0) if len(receiver.script) > 1 else receiver.script[0]
-                if action == "hang":
-                    time.sleep(1)
-                    return
-                self.send_response(int(action))
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def _free_port() -> int:
