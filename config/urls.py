@@ -16,7 +16,7 @@ urlpatterns = [
     path("schedules/", include("escalations.urls_schedules")),
     path("admin/", admin.site.urls),
     path("", include("escalations.urls_pages")),
-    path("", core_views.home_placeholder, name="home"),
+    path("", include("incidents.urls")),
 ]
 
 handler404 = "core.api.views.not_found"

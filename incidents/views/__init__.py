@@ -1,0 +1,1 @@
+"""HTML pages for incidents: the triage queue, the incident page and intake."""

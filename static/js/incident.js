@@ -1,0 +1,78 @@
+// Incident page and intake: conditional polling (304 keeps the DOM), 409/422 answers
+// shown in place, per-channel intake fields, SLA countdowns, c/g shortcuts.
+(function () {
+  "use strict";
+  var etags = {};
+
+  document.addEventListener("htmx:configRequest", function (evt) {
+    var elt = evt.detail.elt;
+    if (evt.detail.verb === "get" && elt && elt.id && etags[elt.id + evt.detail.path]) {
+      evt.detail.headers["If-None-Match"] = etags[elt.id + evt.detail.path];
+    }
+  });
+
+  document.addEventListener("htmx:afterRequest", function (evt) {
+    var elt = evt.detail.elt, xhr = evt.detail.xhr;
+    var tag = xhr && xhr.getResponseHeader("ETag");
+    if (tag && elt && elt.id && evt.detail.requestConfig && evt.detail.requestConfig.verb === "get") {
+      etags[elt.id + evt.detail.requestConfig.path] = tag;
+    }
+  });
+
+  document.addEventListener("htmx:beforeSwap", function (evt) {
+    var status = evt.detail.xhr.status;
+    if (status === 304) { evt.detail.shouldSwap = false; return; }
+    if (status === 409 || status === 422) { evt.detail.shouldSwap = true; evt.detail.isError = false; }
+  });
+
+  function syncChannel() {
+    var select = document.getElementById("id_channel");
+    if (!select) { return; }
+    document.querySelectorAll(".channel-fields[data-channel]").forEach(function (box) {
+      box.hidden = box.dataset.channel.split(" ").indexOf(select.value) < 0;
+    });
+  }
+
+  document.addEventListener("change", function (evt) {
+    if (evt.target && evt.target.id === "id_channel") { syncChannel(); }
+  });
+
+  document.addEventListener("keydown", function (evt) {
+    var t = evt.target;
+    if (evt.ctrlKey || evt.metaKey || evt.altKey) { return; }
+    if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT|BUTTON)$/.test(t.tagName))) { return; }
+    if (evt.key === "c") {
+      var body = document.querySelector(".comment-form textarea[name=body]");
+      if (body) { body.focus(); evt.preventDefault(); }
+    } else if (evt.key === "g") {
+      window.location.href = "/";
+    }
+  });
+
+  function fmt(ms) {
+    var s = Math.floor(Math.abs(ms) / 1000);
+    var d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60);
+    if (d) { return d + "d " + h + "h"; }
+    if (h) { return h + "h " + (m < 10 ? "0" : "") + m + "m"; }
+    return m + "m " + (s % 60 < 10 ? "0" : "") + (s % 60) + "s";
+  }
+
+  function countdowns() {
+    var now = Date.now();
+    document.querySelectorAll("time.countdown[data-deadline]").forEach(function (el) {
+      var due = Date.parse(el.dataset.deadline);
+      if (isNaN(due)) { return; }
+      var left = due - now;
+      el.classList.toggle("sla-breach", left < 0);
+      el.classList.toggle("sla-warn", left >= 0 && left < 3600 * 1000);
+      el.classList.toggle("sla-ok", left >= 3600 * 1000);
+      el.textContent = left < 0 ? "overdue " + fmt(left) : fmt(left) + " left";
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    syncChannel();
+    countdowns();
+    window.setInterval(countdowns, 1000);
+  });
+})();
