@@ -179,3 +179,38 @@ def test_reviewer_comments_inline_on_a_section_during_review(client, manager, re
     page = client.get(f"/postmortems/{postmortem.pk}/").content.decode()
     detection = page.split('id="section-detection"', 1)[1].split("</section>", 1)[0]
     assert "How long did the report wait?" in detection
+
+
+@pytest.mark.parametrize("extra", [0, 4])
+def test_list_pages_query_count_does_not_grow(client, manager, make_resolved, django_assert_num_queries, extra):
+    for _ in range(1 + extra):
+        pm = make_resolved().postmortem
+        action_item(pm, manager, manager)
+    client.force_login(manager)
+    client.get("/postmortems/")
+    with django_assert_num_queries(9):
+        assert client.get("/postmortems/").status_code == 200
+    with django_assert_num_queries(9):
+        assert client.get("/postmortems/action-items/").status_code == 200
+
+
+def test_admin_edits_the_policy_and_the_change_is_audited(client, admin_user, settings):
+    from core.models import AuditEvent
+
+    settings.FIREBREAK_ADMIN_OTP_REQUIRED = False
+    policy = services.policy_current()
+    client.force_login(admin_user)
+    url = f"/admin/postmortems/postmortempolicy/{policy.pk}/change/"
+    assert client.get(url).status_code == 200
+    data = {
+        "name": "Default",
+        "max_severity": 3,
+        "due_days": 10,
+        "forbid_self_approval": "on",
+        "reminder_days_before": 2,
+        "overdue_repeat_days": 7,
+    }
+    assert client.post(url, data).status_code == 302
+    assert services.policy_current().max_severity == 3
+    event = AuditEvent.objects.get(action="postmortem_policy.change")
+    assert event.before["max_severity"] == 2 and event.after["max_severity"] == 3
