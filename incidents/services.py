@@ -497,7 +497,13 @@ def allocate_reference(year: int) -> str:
 
 
 def search_vector_refresh(incident_id: int) -> None:
+    search_vector_refresh_many([incident_id])
+
+
+def search_vector_refresh_many(incident_ids: list[int]) -> None:
     """Weights: title and hashtags/keywords A, summary B, comments C."""
+    if not incident_ids:
+        return
     with connection.cursor() as cursor:
         cursor.execute(
             """
@@ -508,9 +514,9 @@ def search_vector_refresh(incident_id: int) -> None:
                 setweight(to_tsvector('english', left(coalesce(
                     (SELECT string_agg(c.body, ' ' ORDER BY c.id) FROM incidents_comment c WHERE c.incident_id = i.id), ''
                 ), 400000)), 'C')
-            WHERE i.id = %s
+            WHERE i.id = ANY(%s)
             """,
-            [incident_id],
+            [list(incident_ids)],
         )
 
 
