@@ -123,3 +123,12 @@ def test_item_list_query_count_does_not_grow(api, manager, postmortem, django_as
     with django_assert_num_queries(2):
         response = client.get(f"{url}?page_size={size}")
     assert len(response.json()["results"]) == min(size, 3)
+
+
+def test_the_owner_of_an_item_may_update_its_status_without_the_role_permission(api, manager, responder, postmortem):
+    item = action_item(postmortem, manager, responder)
+    url = f"/api/v1/postmortems/{postmortem.pk}/action-items/{item.pk}/"
+    assert api(responder).patch(url, {"status": "done"}, format="json").json()["status"] == "done"
+    other = action_item(postmortem, manager, manager)
+    refused = api(responder).patch(f"/api/v1/postmortems/{postmortem.pk}/action-items/{other.pk}/", {"status": "done"}, format="json")
+    assert refused.status_code == 403
