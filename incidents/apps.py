@@ -37,3 +37,8 @@ def _ensure_taxonomy(sender, using="default", **kwargs) -> None:
     from incidents.taxonomy import harm_categories_ensure
 
     harm_categories_ensure(using=using)
+
+
+from incidents.roles_collab import with_collab_permissions  # noqa: E402 - collaboration grants live beside their models
+
+IncidentsConfig.role_permissions = with_collab_permissions(IncidentsConfig.role_permissions)
