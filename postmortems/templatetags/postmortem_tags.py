@@ -30,3 +30,11 @@ def duration(seconds) -> str:
 @register.filter
 def lookup_field(form, name: str):
     return form[name]
+
+
+@register.filter
+def thousands(value) -> str:
+    try:
+        return f"{int(value):,}"
+    except (TypeError, ValueError):
+        return "—"

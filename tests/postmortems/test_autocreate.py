@@ -126,3 +126,20 @@ def test_resolve_helper_publishes_inside_the_transaction(manager, make_incident)
     # The subscriber writes in the resolving transaction: no on_commit callback needed.
     incident = resolve(manager, make_incident(severity=2))
     assert PostMortem.objects.filter(incident=incident).exists()
+
+
+def test_content_removed_comes_from_the_recorded_mitigation_counts(client, manager, make_incident):
+    from incidents.services_collab import mitigation_record
+
+    incident = make_incident()
+    mitigation_record(actor=manager, incident=incident, kind="content_removed", count=1200)
+    mitigation_record(actor=manager, incident=incident, kind="content_removed", count=34)
+    mitigation_record(actor=manager, incident=incident, kind="hashtag_intervention", count=3)
+    postmortem = resolve(manager, incident).postmortem
+
+    assert postmortem.impact_data["content_removed"] == 1234
+    assert postmortem.impact_data["mitigations"] == {"content_removed": 1234, "hashtag_intervention": 3}
+    assert "Content removed: 1,234 items" in postmortem.impact
+    client.force_login(manager)
+    page = client.get(f"/postmortems/{postmortem.pk}/").content.decode()
+    assert "1,234 items" in page and "1,250,000 views" in page
