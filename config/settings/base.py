@@ -238,6 +238,9 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="firebreak@example.org")
 FIREBREAK_BASE_URL = env("FIREBREAK_BASE_URL", default="http://127.0.0.1:8000")
 AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=400)
 API_TOKEN_MAX_DAYS = env.int("API_TOKEN_MAX_DAYS", default=365)
+EVIDENCE_MAX_BYTES = env.int("EVIDENCE_MAX_BYTES", default=25 * 1024 * 1024)
+EVIDENCE_REVEAL_WINDOW_MINUTES = env.int("EVIDENCE_REVEAL_WINDOW_MINUTES", default=30)  # a revealed graphic file stays servable this long
+WELLBEING_DAILY_CAP = env.int("WELLBEING_DAILY_CAP", default=50)  # until an admin sets one on /wellbeing/
 
 LOGGING = {
     "version": 1,
