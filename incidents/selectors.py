@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
@@ -24,7 +25,8 @@ from incidents.permissions import can_view_any
 def incident_list_visible(*, user: Any, filters: dict | None = None) -> QuerySet[Incident]:
     qs = Incident.objects.visible_to(user)
     if filters:
-        filterset = IncidentFilter(filters, queryset=qs, request=None)
+        # The filter set reads request.user for "commander=me"; a bare holder is enough.
+        filterset = IncidentFilter(filters, queryset=qs, request=SimpleNamespace(user=user))
         if not filterset.is_valid():
             errors = {k: [str(m) for m in v] for k, v in filterset.errors.items()}
             first = next(iter(errors))

@@ -22,6 +22,7 @@ from incidents import selectors, services
 from incidents.api import serializers as s
 from incidents.filters import IncidentFilter
 from incidents.models import Comment, Incident, IncidentUserObjectPermission, TimelineEvent
+from incidents.permissions import is_manager_or_commander
 
 VIEW = Rule(perm="incidents.view_incident")
 VIEW_WRITE = Rule(perm="incidents.view_incident", scope="write")
@@ -209,6 +210,8 @@ class IncidentGrantsApi(IncidentObjectMixin, generics.GenericAPIView):
     @extend_schema(responses=s.IncidentGrantOutput(many=True))
     def get(self, request, pk):
         incident = self.get_incident()
+        if not is_manager_or_commander(request.user, incident):
+            raise Forbidden("Only the incident's commander or an incident manager can list access grants.")
         return Response(s.IncidentGrantOutput(selectors.incident_grant_list(incident=incident), many=True).data)
 
     @extend_schema(request=s.IncidentGrantInput, responses={201: s.IncidentGrantOutput})

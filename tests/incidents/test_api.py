@@ -222,3 +222,13 @@ def test_list_query_count_does_not_grow_with_rows(api, manager, make_incident, d
 
 
 LIST_QUERIES = 1
+
+
+def test_commander_me_filter(api, manager, make_incident):
+    from incidents.selectors import incident_list_visible
+    from incidents.services import incident_assign_commander
+
+    mine = incident_assign_commander(actor=manager, incident=make_incident(), user=manager)
+    make_incident(title="Not mine")
+    assert [i.pk for i in incident_list_visible(user=manager, filters={"commander": "me"})] == [mine.pk]
+    assert [r["id"] for r in api(manager).get("/api/v1/incidents/", {"commander": "me"}).json()["results"]] == [mine.pk]

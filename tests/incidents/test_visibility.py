@@ -157,3 +157,10 @@ def test_a_user_without_a_role_sees_nothing(api, make_user, incident):
     nobody = make_user("nobody")
     assert api(nobody).get(f"/api/v1/incidents/{incident.pk}/").status_code == 403
     assert not incident_list_visible(user=nobody).exists()
+
+
+def test_only_commander_or_manager_lists_grants(api, manager, make_user, csea, csea_incident):
+    cleared_responder = make_user("cleared-responder", role="responder")
+    Clearance.objects.create(user=cleared_responder, compartment=csea)
+    assert api(cleared_responder).get(f"/api/v1/incidents/{csea_incident.pk}/grants/").status_code == 403
+    assert api(manager).get(f"/api/v1/incidents/{csea_incident.pk}/grants/").status_code == 200
