@@ -1,7 +1,11 @@
+from urllib.parse import urlencode, urlsplit
+
 from django.conf import settings
+from django.http import HttpResponse
 from django.shortcuts import redirect
 
 EXEMPT_PREFIXES = ("/accounts/login", "/accounts/logout", "/accounts/2fa", "/static/", "/healthz", "/readyz", "/api/")
+TWO_FACTOR_URL = "/accounts/2fa/"
 
 
 class AdminOTPRequiredMiddleware:
@@ -20,5 +24,18 @@ class AdminOTPRequiredMiddleware:
             and not user.is_verified()
             and not request.path.startswith(EXEMPT_PREFIXES)
         ):
-            return redirect(f"/accounts/2fa/?next={request.path}")
+            if request.headers.get("HX-Request"):
+                return _htmx_refusal(request)
+            return redirect(f"{TWO_FACTOR_URL}?{urlencode({'next': request.path})}")
         return self.get_response(request)
+
+
+def _htmx_refusal(request) -> HttpResponse:
+    # htmx would follow a 302 and swap the whole 2FA page into a fragment (the bell, a
+    # table row). 204 swaps nothing; HX-Redirect moves the whole page, unless it is
+    # already the 2FA page, which must not reload under the person typing their code.
+    response = HttpResponse(status=204)
+    current = urlsplit(request.headers.get("HX-Current-URL", "")).path or "/"
+    if not current.startswith(TWO_FACTOR_URL):
+        response["HX-Redirect"] = f"{TWO_FACTOR_URL}?{urlencode({'next': current})}"
+    return response

@@ -1,5 +1,6 @@
 import re
 from base64 import b32decode
+from urllib.parse import quote
 
 import pytest
 from django.test import override_settings
@@ -26,7 +27,7 @@ def test_admin_without_otp_is_sent_to_2fa(admin_client, path):
     response = admin_client.get(path)
 
     assert response.status_code == 302
-    assert response["Location"] == f"/accounts/2fa/?next={path}"
+    assert response["Location"] == f"/accounts/2fa/?next={quote(path, safe='')}"
 
 
 def test_setup_page_shows_secret_uri_and_inline_svg_qr(admin_client, admin_user):
@@ -164,3 +165,14 @@ def test_with_otp_off_the_admin_reaches_the_django_admin(admin_client):
 
     assert response.status_code == 200
     assert "Site administration" in response.content.decode()
+
+
+def test_htmx_fragment_requests_are_not_answered_with_the_2fa_page(admin_client):
+    from_other_page = admin_client.get("/", HTTP_HX_REQUEST="true", HTTP_HX_CURRENT_URL="http://testserver/incidents/7/")
+    from_2fa_page = admin_client.get("/", HTTP_HX_REQUEST="true", HTTP_HX_CURRENT_URL="http://testserver/accounts/2fa/?next=/")
+
+    assert from_other_page.status_code == 204
+    assert from_other_page["HX-Redirect"] == "/accounts/2fa/?next=%2Fincidents%2F7%2F"
+    assert from_2fa_page.status_code == 204
+    assert "HX-Redirect" not in from_2fa_page
+    assert from_2fa_page.content == b""
