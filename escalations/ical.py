@@ -16,6 +16,11 @@ FEED_DAYS = 60
 PRODID = "-//Firebreak//On-call schedules//EN"
 
 
+def _one_line(text: Any) -> str:
+    """Calendar apps show these as one line; control characters would break the content lines."""
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in str(text)).split())
+
+
 def _event(schedule: Schedule, shift: oncall.Shift, user: Any, stamp: datetime) -> icalendar.Event:
     event = icalendar.Event()
     event.add("uid", f"schedule-{schedule.pk}-user-{shift.user_id}-{int(shift.start.timestamp())}@firebreak")
@@ -23,8 +28,8 @@ def _event(schedule: Schedule, shift: oncall.Shift, user: Any, stamp: datetime) 
     event.add("dtstart", shift.start)
     event.add("dtend", shift.end)
     label = "override" if shift.source == oncall.OVERRIDE else f"layer {shift.layer}"
-    event.add("summary", f"On call: {user} — {schedule.name}")
-    event.add("description", f"{user} is on call for {schedule.name} ({label}).")
+    event.add("summary", _one_line(f"On call: {user} — {schedule.name}"))
+    event.add("description", _one_line(f"{user} is on call for {schedule.name} ({label})."))
     event.add("categories", ["on-call"])
     event.add("transp", "TRANSPARENT")
     return event
@@ -35,7 +40,7 @@ def build_calendar(*, name: str, items: Iterable[tuple[Schedule, oncall.Shift]],
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
-    calendar.add("x-wr-calname", name)
+    calendar.add("x-wr-calname", _one_line(name))
     calendar.add("refresh-interval", timedelta(hours=1), parameters={"VALUE": "DURATION"})
     for schedule, shift in items:
         calendar.add_component(_event(schedule, shift, users.get(shift.user_id, f"user {shift.user_id}"), stamp))

@@ -229,3 +229,12 @@ def user_get_active(*, pk: Any, field: str = "user") -> Any:
 
 def user_choices() -> QuerySet:
     return User.objects.filter(is_active=True).order_by("username")
+
+
+def rotation_get(*, schedule: Schedule, pk: Any) -> Rotation:
+    try:
+        return Rotation.objects.prefetch_related(
+            Prefetch("members", queryset=RotationMember.objects.select_related("user").order_by("position"))
+        ).get(schedule=schedule, pk=int(pk))
+    except (Rotation.DoesNotExist, TypeError, ValueError):
+        raise NotFound("No such rotation on this schedule.") from None

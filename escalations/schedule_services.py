@@ -26,6 +26,7 @@ SPANS_HORIZON_DAYS = 30
 SPANS_HISTORY = timedelta(days=1)
 MAX_NAME = 100
 MAX_REASON = 300
+EARLIEST_YEAR, LATEST_YEAR = 1971, 2199
 
 
 def _require(actor: Any, perm: str) -> None:
@@ -47,6 +48,8 @@ def _clean_name(value: Any, field: str = "name") -> str:
         raise ValidationError.for_field(field, "Give it a name.")
     if len(name) > MAX_NAME:
         raise ValidationError.for_field(field, f"Keep it to {MAX_NAME} characters.")
+    if not name.isprintable():
+        raise ValidationError.for_field(field, "Use one line of text without control characters.")
     return name
 
 
@@ -89,12 +92,14 @@ def _parse_time(value: Any, field: str) -> time:
 def _parse_date(value: Any, field: str) -> date:
     if isinstance(value, datetime):
         raise ValidationError.for_field(field, "Use a date as YYYY-MM-DD.")
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise ValidationError.for_field(field, "Use a date as YYYY-MM-DD.") from None
+    if not isinstance(value, date):
+        try:
+            value = date.fromisoformat(str(value))
+        except ValueError:
+            raise ValidationError.for_field(field, "Use a date as YYYY-MM-DD.") from None
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise ValidationError.for_field(field, f"Use a date between {EARLIEST_YEAR} and {LATEST_YEAR}.")
+    return value
 
 
 def _clean_restrictions(value: Any) -> list[dict]:
@@ -123,8 +128,12 @@ def _clean_restrictions(value: Any) -> list[dict]:
 
 
 def _clean_members(members: Any) -> list[Any]:
-    if not members:
+    if members in (None, "", [], ()):
         raise ValidationError.for_field("members", "A rotation needs at least one member.")
+    if not isinstance(members, list | tuple):
+        raise ValidationError.for_field("members", "Members are a list of user ids, in rotation order.")
+    if len(members) > 100:
+        raise ValidationError.for_field("members", "A rotation has at most 100 members.")
     ids = [m.pk if hasattr(m, "pk") else m for m in members]
     try:
         ids = [int(i) for i in ids]
@@ -397,6 +406,8 @@ def _clean_instant(value: Any, field: str) -> datetime:
         raise ValidationError.for_field(field, "A date and time is required.")
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValidationError.for_field(field, "Give the time with its zone or UTC offset.")
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise ValidationError.for_field(field, f"Use a time between {EARLIEST_YEAR} and {LATEST_YEAR}.")
     return value
 
 

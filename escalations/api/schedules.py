@@ -79,6 +79,17 @@ class SchedulePatchInput(serializers.Serializer):
     version = serializers.IntegerField(required=False)
 
 
+class RotationInput(serializers.Serializer):
+    name = serializers.CharField(max_length=100, required=False)
+    members = serializers.ListField(child=serializers.IntegerField(), required=False, max_length=100)
+    shift_unit = serializers.CharField(max_length=10, required=False)
+    shift_length = serializers.IntegerField(required=False)
+    handoff_time = serializers.CharField(max_length=16, required=False)
+    start_date = serializers.CharField(max_length=16, required=False)
+    layer = serializers.IntegerField(required=False)
+    restrictions = serializers.ListField(child=serializers.DictField(), required=False, max_length=20)
+
+
 class ShiftOutput(serializers.Serializer):
     user = serializers.SerializerMethodField()
     start = serializers.DateTimeField()
@@ -126,6 +137,8 @@ def parse_instant(raw: Any, field: str) -> datetime:
         raise ValidationError.for_field(field, f"'{raw}' is not an ISO 8601 date and time (e.g. 2026-03-29T09:00:00Z).") from None
     if value.tzinfo is None:
         raise ValidationError.for_field(field, "Give the time with its offset or Z for UTC.")
+    if not 1971 <= value.year <= 2199:
+        raise ValidationError.for_field(field, "Use a time between 1971 and 2199.")
     return value.astimezone(UTC)
 
 
@@ -258,6 +271,39 @@ class ScheduleOverrideDetailApi(ScheduleObjectMixin, APIView):
     def delete(self, request, pk, override_pk):
         override = schedule_selectors.override_get(schedule=self.get_schedule(), pk=override_pk)
         schedule_services.override_delete(actor=request.user, override=override)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ScheduleRotationsApi(ScheduleObjectMixin, APIView):
+    required_permissions = {"post": Rule(perm="escalations.add_rotation")}
+
+    @extend_schema(request=RotationInput, responses={201: RotationOutput})
+    def post(self, request, pk):
+        schedule = self.get_schedule()
+        data = RotationInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        rotation = schedule_services.rotation_create(actor=request.user, schedule=schedule, **data.validated_data)
+        return Response(
+            RotationOutput(schedule_selectors.rotation_get(schedule=schedule, pk=rotation.pk)).data, status=status.HTTP_201_CREATED
+        )
+
+
+class ScheduleRotationDetailApi(ScheduleObjectMixin, APIView):
+    required_permissions = {"patch": Rule(perm="escalations.change_rotation"), "delete": Rule(perm="escalations.delete_rotation")}
+
+    @extend_schema(request=RotationInput, responses=RotationOutput)
+    def patch(self, request, pk, rotation_pk):
+        schedule = self.get_schedule()
+        rotation = schedule_selectors.rotation_get(schedule=schedule, pk=rotation_pk)
+        data = RotationInput(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        schedule_services.rotation_update(actor=request.user, rotation=rotation, **data.validated_data)
+        return Response(RotationOutput(schedule_selectors.rotation_get(schedule=schedule, pk=rotation.pk)).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, pk, rotation_pk):
+        rotation = schedule_selectors.rotation_get(schedule=self.get_schedule(), pk=rotation_pk)
+        schedule_services.rotation_delete(actor=request.user, rotation=rotation)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

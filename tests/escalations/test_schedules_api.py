@@ -258,3 +258,92 @@ def test_personal_feed_lists_only_the_owners_shifts(client, crew, schedule):
     assert events and all("ann" in summary for _, _, summary in events)
     # A personal token does not open a schedule's feed.
     assert client.get(f"/api/v1/schedules/{schedule.pk}.ics", {"token": secret}).status_code == 404
+
+
+def test_rotations_are_added_changed_and_removed_through_the_api(api, manager, schedule, crew):
+    client = api(manager)
+    response = client.post(
+        f"/api/v1/schedules/{schedule.pk}/rotations/",
+        {
+            "name": "Business hours",
+            "members": [crew[2].pk],
+            "handoff_time": "09:00",
+            "start_date": "2026-01-05",
+            "restrictions": [{"weekdays": [0, 1, 2, 3, 4], "start": "09:00", "end": "17:00"}],
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    rotation_id, layer = response.json()["id"], response.json()["layer"]
+    assert layer == 2
+    # Wednesday 2026-03-25 12:00 UTC is 12:00 in Dublin (GMT): the higher layer wins.
+    assert client.get(f"/api/v1/schedules/{schedule.pk}/oncall/", {"at": "2026-03-25T12:00:00Z"}).json()["users"][0]["username"] == "cat"
+    patched = client.patch(f"/api/v1/schedules/{schedule.pk}/rotations/{rotation_id}/", {"members": [crew[0].pk]}, format="json")
+    assert patched.status_code == 200
+    assert client.get(f"/api/v1/schedules/{schedule.pk}/oncall/", {"at": "2026-03-25T12:00:00Z"}).json()["users"][0]["username"] == "ann"
+    bad = client.patch(f"/api/v1/schedules/{schedule.pk}/rotations/{rotation_id}/", {"shift_length": 0}, format="json")
+    assert bad.status_code == 400 and problem_fields(bad) == {"shift_length"}
+    assert client.delete(f"/api/v1/schedules/{schedule.pk}/rotations/{rotation_id}/").status_code == 204
+    assert client.delete(f"/api/v1/schedules/{schedule.pk}/rotations/{rotation_id}/").status_code == 404
+
+
+def test_responder_cannot_change_rotations(api, responder, schedule):
+    rotation_id = schedule.rotations.get().pk
+    assert (
+        api(responder).patch(f"/api/v1/schedules/{schedule.pk}/rotations/{rotation_id}/", {"name": "x"}, format="json").status_code == 403
+    )
+
+
+HOSTILE = [
+    {"members": 5},
+    {"members": "abc"},
+    {"members": [{"id": 1}]},
+    {"restrictions": "weekdays"},
+    {"restrictions": [{"weekdays": "0-4", "start": "09:00", "end": "17:00"}]},
+    {"restrictions": [{"weekdays": [True], "start": "09:00", "end": "17:00"}]},
+    {"restrictions": [{"weekdays": [1], "start": "24:00", "end": "17:00"}]},
+    {"restrictions": [{"weekdays": [1], "start": "09:00+05:00", "end": "17:00"}]},
+    {"handoff_time": "9am"},
+    {"start_date": "0001-01-01"},
+    {"shift_length": 10**12},
+    {"layer": -1},
+    {"name": "x" * 500},
+    {"shift_unit": None},
+    {"unknown": 1},
+]
+
+
+@pytest.mark.parametrize("change", HOSTILE)
+def test_hostile_rotation_input_is_a_400_never_a_500(api, manager, crew, change):
+    rotation_data = {"name": "R", "members": [crew[0].pk], "handoff_time": "09:00", "start_date": "2026-01-05", **change}
+    response = api(manager).post("/api/v1/schedules/", {"name": "Hostile", "time_zone": "UTC", "rotations": [rotation_data]}, format="json")
+    assert response.status_code == 400, response.content
+    assert response.json()["errors"]
+
+
+@pytest.mark.parametrize("at", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59.999999Z"])
+def test_times_at_the_edge_of_the_calendar_are_a_400(api, responder, schedule, at):
+    response = api(responder).get(f"/api/v1/schedules/{schedule.pk}/oncall/", {"at": at})
+    assert response.status_code == 400
+    assert problem_fields(response) == {"at"}
+
+
+def test_names_with_line_breaks_are_refused(api, manager):
+    response = api(manager).post("/api/v1/schedules/", {"name": "A\r\nBEGIN:VEVENT", "time_zone": "UTC"}, format="json")
+    assert response.status_code == 400
+    assert problem_fields(response) == {"name"}
+
+
+def test_hostile_names_are_escaped_in_json_and_ical(api, manager, client, crew):
+    name = "<script>alert(1)</script>;BEGIN:VEVENT,SUMMARY:forged"
+    schedule = make_schedule(name=name, rotations=[rotation(crew[:1])])
+    # A person's display name is edited elsewhere and may hold line breaks.
+    crew[0].display_name = "Ann\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nSUMMARY:forged"
+    crew[0].save()
+    assert api(manager).get(f"/api/v1/schedules/{schedule.pk}/").json()["name"] == name
+    _, secret = schedule_services.ical_token_create(actor=manager, schedule=schedule)
+    response = client.get(f"/api/v1/schedules/{schedule.pk}.ics", {"token": secret})
+    events = parse_events(response)
+    assert len(events) == len(icalendar.Calendar.from_ical(response.content).walk("VEVENT"))
+    assert not any(summary == "forged" for _, _, summary in events)
+    assert response.content.split(b"\r\n").count(b"BEGIN:VEVENT") == len(events)
