@@ -167,6 +167,18 @@ def exposure_for_user(*, user: Any, now: datetime | None = None) -> dict[str, An
     }
 
 
+def reveals_since_last_break(*, user: Any, now: datetime) -> int:
+    """Today's reveals counted from the latest confirmed break (that reveal included), or
+    all of today's when there was none — so a cap lowered mid-day applies at once."""
+    day_start, _ = exposure_periods(user=user, now=now)
+    today = EvidenceView.objects.filter(user=user, at__gte=day_start, at__lte=now)
+    last_break = today.filter(after_break=True).order_by("-at", "-id").values_list("at", "id").first()
+    if last_break is None:
+        return today.count()
+    at, pk = last_break
+    return today.filter(Q(at__gt=at) | Q(at=at, id__gte=pk)).count()
+
+
 def team_exposure(*, user: Any, now: datetime | None = None) -> list[dict[str, Any]]:
     """Counts of reveals per member of the teams the lead belongs to — never which items.
     Days and weeks follow the lead's own time zone so the columns line up."""

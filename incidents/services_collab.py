@@ -859,8 +859,9 @@ class BreakRequired(Conflict):
 
 @transaction.atomic
 def evidence_reveal(*, actor: User, evidence: Evidence, confirm_break: bool = False, at: datetime | None = None) -> EvidenceView:
-    """Log a reveal of graphic evidence. Past the daily cap the reviewer must first confirm
-    the take-a-break prompt; the prompt returns every `daily_cap` reveals."""
+    """Log a reveal of graphic evidence. Once the day's reveals reach the cap, the reviewer
+    must confirm the take-a-break prompt first; after a confirmed break the prompt returns
+    when another `daily_cap` reveals have been made."""
     if not evidence.graphic:
         raise ValidationError.for_field("evidence", "This item is not marked graphic; it is shown without a reveal.")
     if evidence.deleted_at is not None:
@@ -869,7 +870,7 @@ def evidence_reveal(*, actor: User, evidence: Evidence, confirm_break: bool = Fa
     exposure = selectors_collab.exposure_for_user(user=actor, now=now)
     cap = exposure["daily_cap"]
     today = exposure["today"]
-    break_due = cap > 0 and today >= cap and (today - cap) % cap == 0
+    break_due = today >= cap and selectors_collab.reveals_since_last_break(user=actor, now=now) >= cap
     if break_due and not confirm_break:
         raise BreakRequired(
             f"You have revealed {today} graphic items today (the daily limit is {cap}). Take a break before the next one.",

@@ -331,3 +331,12 @@ def test_wellbeing_api(api, graphic, reviewer):
     evidence_reveal(actor=reviewer, evidence=graphic)
     body = api(reviewer).get("/api/v1/wellbeing/").json()
     assert body["me"]["today"] == 1 and body["teams"] == []
+
+
+def test_a_cap_lowered_during_the_day_applies_at_once(graphic, reviewer):
+    now = timezone.now()
+    for _ in range(3):
+        evidence_reveal(actor=reviewer, evidence=graphic, at=now)
+    WellbeingSettings.objects.create(daily_cap=2)
+    with pytest.raises(BreakRequired):
+        evidence_reveal(actor=reviewer, evidence=graphic, at=now)
