@@ -194,6 +194,12 @@ def _save(incident: Incident, fields: list[str] | set[str]) -> None:
     incident.save(update_fields=sorted(set(fields) | {"version", "updated_at"}))
 
 
+def _touch(incident: Incident) -> None:
+    """Mark activity (for pollers) without a version bump: a comment or a new participant
+    must not make someone's pending edit of the incident's fields stale."""
+    Incident.objects.filter(pk=incident.pk).update(updated_at=timezone.now())
+
+
 def _text(data: dict, key: str, *, max_length: int, required: bool = False, label: str | None = None) -> str:
     value = data.get(key, "")
     if value is None:
@@ -1181,7 +1187,7 @@ def incident_add_participant(*, actor: Any, incident: Incident, user: Any, role:
         link.role = role
         link.save(update_fields=["role"])
     now = db_now()
-    _save(incident, set())
+    _touch(incident)
     timeline_record(
         incident=incident,
         kind=TimelineKind.PARTICIPANT_ADDED,
@@ -1468,7 +1474,7 @@ def comment_create(
         translation_html=render_markdown(translation) if translation else "",
         translation_language=translation_language,
     )
-    _save(incident, set())
+    _touch(incident)
     search_vector_refresh(incident.pk)
     now = db_now()
     timeline_record(

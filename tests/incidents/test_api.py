@@ -232,3 +232,10 @@ def test_commander_me_filter(api, manager, make_incident):
     make_incident(title="Not mine")
     assert [i.pk for i in incident_list_visible(user=manager, filters={"commander": "me"})] == [mine.pk]
     assert [r["id"] for r in api(manager).get("/api/v1/incidents/", {"commander": "me"}).json()["results"]] == [mine.pk]
+
+
+def test_a_comment_does_not_make_a_pending_edit_stale(api, manager, reviewer, incident):
+    loaded = api(manager).get(f"/api/v1/incidents/{incident.pk}/").json()
+    api(reviewer).post(f"/api/v1/incidents/{incident.pk}/comments/", {"body": "Looks violating"}, format="json")
+    response = api(manager).patch(f"/api/v1/incidents/{incident.pk}/", {"version": loaded["version"], "summary": "Updated"}, format="json")
+    assert response.status_code == 200
