@@ -75,3 +75,8 @@ class TransitionForm(forms.Form):
 
 class StartForm(forms.Form):
     incident = forms.CharField(label="Incident reference or id", max_length=40)
+
+
+class TimelineEntryForm(forms.Form):
+    at = forms.DateTimeField(label="When", widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    text = forms.CharField(label="What happened", max_length=5000)

@@ -245,6 +245,24 @@ def postmortem_record_read(*, actor: Any, postmortem: PostMortem, how: str = "pa
         )
 
 
+@transaction.atomic
+def timeline_entry_add(*, actor: Any, postmortem: PostMortem, at: Any, text: str) -> TimelineEntry:
+    """A moment the incident timeline missed (e.g. when a partner first noticed)."""
+    locked = _lock_editable(postmortem)
+    text = (text or "").strip()
+    if not text:
+        raise ValidationError.for_field("text", "A timeline entry needs text.")
+    if len(text) > 5000:
+        raise ValidationError.for_field("text", "Keep a timeline entry under 5,000 characters.")
+    if not isinstance(at, dt.datetime) or timezone.is_naive(at):
+        raise ValidationError.for_field("at", "Give the time of the entry.")
+    if at > timezone.now() + dt.timedelta(minutes=5):
+        raise ValidationError.for_field("at", "A timeline entry cannot be in the future.")
+    entry = TimelineEntry.objects.create(postmortem=locked, at=at, text=text, kind="manual")
+    audit_record(actor=actor, action="postmortem.timeline_add", obj=locked, after={"entry": entry.pk, "at": at, "text": text})
+    return entry
+
+
 # --- sections -------------------------------------------------------------------------------
 
 

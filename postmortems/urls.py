@@ -14,6 +14,7 @@ urlpatterns = [
     path("<int:pk>/factors/", views.postmortem_factor_add, name="factor-add"),
     path("<int:pk>/factors/<int:factor_pk>/delete/", views.postmortem_factor_remove, name="factor-remove"),
     path("<int:pk>/timeline/import/", views.postmortem_timeline_import, name="timeline-import"),
+    path("<int:pk>/timeline/add/", views.postmortem_timeline_add, name="timeline-add"),
     path("<int:pk>/timeline/<int:entry_pk>/", views.postmortem_timeline_edit, name="timeline-edit"),
     path("<int:pk>/action-items/", views.action_item_add, name="item-add"),
     path("<int:pk>/action-items/<int:item_pk>/", views.action_item_update, name="item-update"),

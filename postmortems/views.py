@@ -112,6 +112,7 @@ def _detail_context(request, postmortem, **overrides) -> dict:
             initial={"version": postmortem.version, "title": postmortem.title, **{n: getattr(postmortem, n) for n in TEXT_SECTIONS}}
         ),
         "factor_form": forms.FactorForm(auto_id="factor_%s"),
+        "entry_form": forms.TimelineEntryForm(auto_id="entry_%s"),
         "item_form": forms.ActionItemForm(auto_id="item_%s"),
         "comment_form": forms.CommentForm(),
         "today": timezone.localdate(),
@@ -184,6 +185,22 @@ def postmortem_timeline_import(request, pk: int):
     added = services.postmortem_timeline_import(actor=request.user, postmortem=postmortem)
     messages.success(request, f"{added} new timeline event(s) imported." if added else "The timeline is up to date.")
     return redirect(f"/postmortems/{pk}/#timeline")
+
+
+@login_required
+@require_POST
+def postmortem_timeline_add(request, pk: int):
+    postmortem = selectors.postmortem_get_visible(user=request.user, pk=pk)
+    form = forms.TimelineEntryForm(request.POST, auto_id="entry_%s")
+    if form.is_valid():
+        try:
+            services.timeline_entry_add(actor=request.user, postmortem=postmortem, **form.cleaned_data)
+        except ApplicationError as exc:
+            _apply_errors(form, exc)
+        else:
+            return redirect(f"/postmortems/{pk}/#timeline")
+    postmortem = selectors.postmortem_detail(user=request.user, pk=pk)
+    return render(request, "postmortems/detail.html", _detail_context(request, postmortem, entry_form=form), status=400)
 
 
 @login_required

@@ -214,3 +214,16 @@ def test_admin_edits_the_policy_and_the_change_is_audited(client, admin_user, se
     assert services.policy_current().max_severity == 3
     event = AuditEvent.objects.get(action="postmortem_policy.change")
     assert event.before["max_severity"] == 2 and event.after["max_severity"] == 3
+
+
+def test_a_manual_timeline_entry_is_read_in_the_viewers_zone(client, manager, postmortem):
+    from postmortems.models import TimelineEntry
+
+    client.force_login(manager)  # manager's zone is Europe/Dublin: GMT in November
+    response = client.post(f"/postmortems/{postmortem.pk}/timeline/add/", {"at": "2026-11-20T14:05", "text": "Partner flagged the trend"})
+    assert response.status_code == 302
+    entry = TimelineEntry.objects.get(postmortem=postmortem, kind="manual")
+    assert entry.at == dt.datetime(2026, 11, 20, 14, 5, tzinfo=dt.UTC)
+    future = client.post(f"/postmortems/{postmortem.pk}/timeline/add/", {"at": "2099-01-01T00:00", "text": "later"})
+    assert future.status_code == 400 and "future" in future.content.decode()
+    assert "2026-11-20 14:05 GMT" in client.get(f"/postmortems/{postmortem.pk}/").content.decode()
