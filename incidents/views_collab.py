@@ -131,6 +131,14 @@ def _status(request: HttpRequest, failed: int | None) -> int:
     return failed
 
 
+def _partial(request: HttpRequest, template: str, context: dict[str, Any], failed: int | None = None) -> HttpResponse:
+    response = render(request, template, context, status=_status(request, failed))
+    if failed is None and request.method == "POST":
+        # The incident page's timeline and core refresh on this event.
+        response["HX-Trigger"] = "incident-changed"
+    return response
+
+
 def _no_store(response: HttpResponse) -> HttpResponse:
     response["Cache-Control"] = "private, no-store"
     return response
@@ -173,7 +181,7 @@ def tasks_partial(request: HttpRequest, pk: int) -> HttpResponse:
             failed = exc.status_code
     else:
         failed = 400
-    return render(request, "incidents/_tasks.html", _tasks_context(request, incident, task_form=form), status=_status(request, failed))
+    return _partial(request, "incidents/_tasks.html", _tasks_context(request, incident, task_form=form), failed)
 
 
 @never_cache
@@ -191,7 +199,7 @@ def task_status(request: HttpRequest, pk: int, task_pk: int) -> HttpResponse:
     else:
         failed, error = 400, "Choose a status."
     ctx = _tasks_context(request, task.incident, task_error=error)
-    return render(request, "incidents/_tasks.html", ctx, status=_status(request, failed))
+    return _partial(request, "incidents/_tasks.html", ctx, failed)
 
 
 @never_cache
@@ -211,7 +219,7 @@ def mitigation_create(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         failed = 400
     ctx = _tasks_context(request, incident, mitigation_form=form)
-    return render(request, "incidents/_tasks.html", ctx, status=_status(request, failed))
+    return _partial(request, "incidents/_tasks.html", ctx, failed)
 
 
 # --- stakeholder updates ----------------------------------------------------------------------
@@ -244,7 +252,7 @@ def _updates_context(request: HttpRequest, incident: Incident, **extra: Any) -> 
 def updates_partial(request: HttpRequest, pk: int) -> HttpResponse:
     incident = incident_get_visible(user=request.user, pk=pk)
     if request.method == "GET":
-        return render(request, "incidents/_updates.html", _updates_context(request, incident))
+        return _partial(request, "incidents/_updates.html", _updates_context(request, incident))
     outbound = request.POST.get("form") == "outbound"
     form: forms.Form = OutboundForm(request.POST, prefix="out") if outbound else InternalUpdateForm(request.POST, prefix="int")
     failed = None
@@ -260,7 +268,7 @@ def updates_partial(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         failed = 400
     key = "outbound_form" if outbound else "internal_form"
-    return render(request, "incidents/_updates.html", _updates_context(request, incident, **{key: form}), status=_status(request, failed))
+    return _partial(request, "incidents/_updates.html", _updates_context(request, incident, **{key: form}), failed)
 
 
 @never_cache
@@ -269,7 +277,7 @@ def updates_partial(request: HttpRequest, pk: int) -> HttpResponse:
 def subscription_toggle(request: HttpRequest, pk: int) -> HttpResponse:
     incident = incident_get_visible(user=request.user, pk=pk)
     svc.subscription_set(actor=request.user, incident=incident, subscribed=request.POST.get("subscribe") == "1")
-    return render(request, "incidents/_updates.html", _updates_context(request, incident))
+    return _partial(request, "incidents/_updates.html", _updates_context(request, incident))
 
 
 @never_cache
@@ -288,7 +296,7 @@ def update_edit(request: HttpRequest, pk: int, uid: str) -> HttpResponse:
     if form.is_valid():
         try:
             svc.stakeholder_update_edit(actor=request.user, update=update, **form.cleaned_data)
-            return render(request, "incidents/_updates.html", _updates_context(request, update.incident))
+            return _partial(request, "incidents/_updates.html", _updates_context(request, update.incident))
         except ApplicationError as exc:
             _apply_errors(form, exc)
             failed = exc.status_code
@@ -312,7 +320,7 @@ def update_approve(request: HttpRequest, pk: int, uid: str) -> HttpResponse:
     except ApplicationError as exc:
         failed, error = exc.status_code, exc.message
     ctx = _updates_context(request, update.incident, update_error=error)
-    return render(request, "incidents/_updates.html", ctx, status=_status(request, failed))
+    return _partial(request, "incidents/_updates.html", ctx, failed)
 
 
 @never_cache
@@ -330,7 +338,7 @@ def update_send(request: HttpRequest, pk: int, uid: str) -> HttpResponse:
     else:
         failed, error = 400, "; ".join(str(e) for errs in form.errors.values() for e in errs)
     ctx = _updates_context(request, update.incident, update_error=error)
-    return render(request, "incidents/_updates.html", ctx, status=_status(request, failed))
+    return _partial(request, "incidents/_updates.html", ctx, failed)
 
 
 def _int_or_none(value: Any) -> int | None:
@@ -382,7 +390,7 @@ def evidence_partial(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         failed = 400
     ctx = _evidence_context(request, incident, form=form)
-    return render(request, "incidents/_evidence.html", ctx, status=_status(request, failed))
+    return _partial(request, "incidents/_evidence.html", ctx, failed)
 
 
 @never_cache
@@ -421,7 +429,7 @@ def evidence_delete(request: HttpRequest, pk: int, uid: str) -> HttpResponse:
     except ApplicationError as exc:
         failed, error = exc.status_code, exc.message
     ctx = _evidence_context(request, evidence.incident, evidence_error=error)
-    return render(request, "incidents/_evidence.html", ctx, status=_status(request, failed))
+    return _partial(request, "incidents/_evidence.html", ctx, failed)
 
 
 def evidence_file_response(request: HttpRequest, evidence: Evidence) -> HttpResponse:

@@ -163,11 +163,13 @@ def test_tasks_partial_adds_changes_and_refuses_in_place(client, incident, manag
     url = f"/incidents/{incident.pk}/tasks/"
     added = client.post(url, {"task-title": "Call the trusted flagger", "task-assignee": responder.pk}, HTTP_HX_REQUEST="true")
     assert added.status_code == 200 and "Call the trusted flagger" in added.content.decode()
+    assert added["HX-Trigger"] == "incident-changed"  # the page's timeline refreshes
     task = Task.objects.get()
     changed = client.post(f"{url}{task.pk}/status/", {"status": "done", "version": task.version}, HTTP_HX_REQUEST="true")
     assert changed.status_code == 200 and Task.objects.get().status == "done"
     refused = client.post(url, {"task-title": ""})
     assert refused.status_code == 400 and 'aria-invalid="true"' in refused.content.decode()
+    assert "HX-Trigger" not in refused
     stale = client.post(f"{url}{task.pk}/status/", {"status": "open", "version": 1})
     assert stale.status_code == 409 and "Someone else changed" in stale.content.decode()
 
