@@ -59,3 +59,15 @@ def test_openapi_schema_validates_without_warnings(tmp_path):
     schema = target.read_text()
     assert "/api/v1/tokens/" in schema
     assert "bearerToken" in schema
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("module", "expected"), [("config.settings.dev", "False"), ("config.settings.prod", "True")])
+def test_admin_second_factor_is_off_only_in_dev(module, expected):
+    env = {**production_environment(), "DJANGO_SETTINGS_MODULE": module}
+    env.pop("FIREBREAK_ADMIN_OTP_REQUIRED", None)
+
+    result = run_manage("shell", "-c", "from django.conf import settings; print(settings.FIREBREAK_ADMIN_OTP_REQUIRED)", env=env)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == expected
