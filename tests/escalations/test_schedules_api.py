@@ -347,3 +347,24 @@ def test_hostile_names_are_escaped_in_json_and_ical(api, manager, client, crew):
     assert len(events) == len(icalendar.Calendar.from_ical(response.content).walk("VEVENT"))
     assert not any(summary == "forged" for _, _, summary in events)
     assert response.content.split(b"\r\n").count(b"BEGIN:VEVENT") == len(events)
+
+
+@pytest.mark.parametrize("count", [1, 6])
+def test_override_and_shift_lists_use_a_fixed_number_of_queries(api, responder, schedule, make_user, django_assert_num_queries, count):
+    start = timezone.now().replace(microsecond=0)
+    for i in range(count):
+        schedule_services.override_create(
+            actor=None,
+            schedule=schedule,
+            user=make_user(f"o{i}"),
+            start=start + timedelta(hours=2 * i),
+            end=start + timedelta(hours=2 * i + 1),
+        )
+    schedule.refresh_from_db()
+    client = api(responder)
+    with django_assert_num_queries(4):  # role permissions (2), schedule, overrides with their people
+        overrides = client.get(f"/api/v1/schedules/{schedule.pk}/overrides/")
+    assert len(overrides.json()["results"]) == count
+    with django_assert_num_queries(3):  # schedule, spans, people (permissions are cached on the user)
+        shifts = client.get(f"/api/v1/schedules/{schedule.pk}/shifts/", {"start": start.isoformat()})
+    assert len({s["user"]["username"] for s in shifts.json()["results"]}) >= count
