@@ -135,6 +135,7 @@ class EditForm(forms.Form):
     @classmethod
     def for_incident(cls, incident: Any) -> EditForm:
         return cls(
+            prefix="edit",
             initial={
                 "version": incident.version,
                 "title": incident.title,
@@ -143,7 +144,7 @@ class EditForm(forms.Form):
                 "region": incident.region,
                 "hashtags": " ".join(f"#{t}" for t in incident.hashtags),
                 **{f: getattr(incident, f) for f in FLAG_FIELDS},
-            }
+            },
         )
 
     def service_data(self) -> dict[str, Any]:

@@ -54,3 +54,9 @@ def age(value: datetime | None) -> str:
         if seconds >= size:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
+
+
+@register.filter
+def field_label(key: str) -> str:
+    """intake_details keys as labels: legal_instrument → Legal instrument."""
+    return str(key).replace("_", " ").capitalize()

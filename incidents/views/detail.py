@@ -97,7 +97,7 @@ def _comments_context(request: HttpRequest, incident: Incident, **extra: Any) ->
         "incident": incident,
         "comments": comment_list(incident=incident),
         "can_comment": request.user.has_perm("incidents.add_comment"),
-        "comment_form": extra.pop("comment_form", None) or CommentForm(),
+        "comment_form": extra.pop("comment_form", None) or CommentForm(prefix="comment"),
         **extra,
     }
 
@@ -223,7 +223,7 @@ def incident_commander_view(request: HttpRequest, pk: int) -> HttpResponse:
 def incident_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     incident = visible_incident(request, pk)
     require_perm(request, "incidents.change_incident")
-    form = EditForm(request.POST)
+    form = EditForm(request.POST, prefix="edit")
     if not form.is_valid():
         return _core_response(request, pk, status=FORM_ERROR_STATUS, edit_form=form, edit_open=True)
     try:
@@ -231,8 +231,8 @@ def incident_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     except Conflict:
         current = _detail_incident(request, pk)
         data = form.data.copy()
-        data["version"] = str(current.version)
-        return _core_response(request, pk, status=409, edit_form=EditForm(data), edit_open=True, stale=current)
+        data["edit-version"] = str(current.version)
+        return _core_response(request, pk, status=409, edit_form=EditForm(data, prefix="edit"), edit_open=True, stale=current)
     except ApplicationError as exc:
         add_service_errors(form, exc)
         return _core_response(request, pk, status=FORM_ERROR_STATUS, edit_form=form, edit_open=True)
@@ -289,7 +289,7 @@ def incident_comments(request: HttpRequest, pk: int) -> HttpResponse:
 def incident_comment_create(request: HttpRequest, pk: int) -> HttpResponse:
     incident = visible_incident(request, pk)
     require_perm(request, "incidents.add_comment")
-    form = CommentForm(request.POST)
+    form = CommentForm(request.POST, prefix="comment")
     status = FORM_ERROR_STATUS
     if form.is_valid():
         try:
@@ -297,7 +297,7 @@ def incident_comment_create(request: HttpRequest, pk: int) -> HttpResponse:
         except ApplicationError as exc:
             add_service_errors(form, exc)
         else:
-            form, status = CommentForm(), 200
+            form, status = CommentForm(prefix="comment"), 200
     if not is_htmx(request) and status == 200:
         return redirect("incidents:detail", key=str(pk))
     return render_partial(

@@ -42,7 +42,7 @@
     if (evt.ctrlKey || evt.metaKey || evt.altKey) { return; }
     if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT|BUTTON)$/.test(t.tagName))) { return; }
     if (evt.key === "c") {
-      var body = document.querySelector(".comment-form textarea[name=body]");
+      var body = document.querySelector(".comment-form textarea");
       if (body) { body.focus(); evt.preventDefault(); }
     } else if (evt.key === "g") {
       window.location.href = "/";

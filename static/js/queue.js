@@ -146,8 +146,6 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
-    var first = rows()[0];
-    if (first) { selectedId = first.dataset.id; paint(); }
     countdowns();
     window.setInterval(countdowns, 1000);
   });

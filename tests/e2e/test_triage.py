@@ -1,0 +1,130 @@
+"""The triage journey in real Chromium: a regulator order arrives in the open queue, the
+manager triages it with the keyboard, comments and grants a reviewer, who approves the
+outbound response."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from accounts.models import Clearance
+from incidents.models import Incident
+from incidents.services import incident_create
+from tests.accounts.factories import CompartmentFactory
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+
+def _sign_out(page):
+    page.get_by_role("button", name="Sign out").click()
+    expect(page).to_have_url(re.compile(r"/accounts/login/|/$"))
+
+
+def test_manager_triages_a_regulator_order_by_keyboard_and_a_granted_reviewer_approves_the_response(
+    page, live_server, login, make_user, screenshot
+):
+    manager = make_user("manager", role="incident_manager", time_zone="Europe/Dublin")
+    make_user("reviewer", role="reviewer")
+    legal = CompartmentFactory(slug="legal-privileged", name="Legal privileged")
+    Clearance.objects.create(user=manager, compartment=legal, reason="rapid response")
+    incident_create(
+        actor=manager,
+        data={
+            "title": "Spam wave of fake giveaway comments",
+            "channel": "internal_detection",
+            "harm_category": "fraud-scams",
+            "severity": 4,
+        },
+    )
+
+    login(page, "manager")
+    expect(page.get_by_role("heading", name="Triage queue")).to_be_visible()
+
+    # The order arrives while the queue is open: the polled rows bring it in.
+    order = incident_create(
+        actor=manager,
+        data={
+            "title": "eSafety removal notice: livestreamed attack footage",
+            "summary": "Removal notice under the Online Safety Act for re-uploads of attack footage.",
+            "channel": "regulator_order",
+            "harm_category": "violent-extremism",
+            "region": "apac",
+            "authority": "eSafety Commissioner",
+            "legal_instrument": "Online Safety Act 2021 s. 109",
+            "received_at": (timezone.now() - timedelta(minutes=20)).isoformat(),
+            "compartment": "legal-privileged",
+            "severity": 3,
+        },
+    )
+    row = page.locator(f"#inc-{order.pk}")
+    expect(row).to_be_visible(timeout=20_000)
+    expect(row).to_contain_text("eSafety removal notice")
+    screenshot(page, "queue")
+
+    # j/k move the selection; the order sorts first (higher severity).
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    page.keyboard.press("k")
+    expect(row).to_have_attribute("aria-selected", "true")
+
+    page.keyboard.press("a")
+    expect(row.locator("td.commander")).to_have_text("manager")
+
+    page.keyboard.press("s")
+    severity = page.locator("#triage-severity")
+    expect(severity).to_be_focused()
+    severity.select_option("1")
+    page.keyboard.press("Tab")
+    page.keyboard.type("Terrorist content removal order with a one-hour clock")
+    page.keyboard.press("Enter")
+    expect(page.locator("#triage-panel")).to_contain_text("severity is now SEV1")
+    expect(row.locator(".sev")).to_have_text("SEV1")
+
+    page.keyboard.press("t")
+    target = page.locator("#triage-to")
+    expect(target).to_be_focused()
+    target.select_option("triaged")
+    page.keyboard.press("Tab")
+    page.keyboard.type("Order verified with the authority")
+    page.keyboard.press("Enter")
+    expect(page.locator("#triage-panel")).to_contain_text("status is now Triaged")
+    expect(row).to_contain_text("Triaged")
+    expect(row).to_have_attribute("aria-selected", "true")
+    page.keyboard.press("Escape")
+
+    order.refresh_from_db()
+    assert (order.status, order.severity, order.commander_id) == ("triaged", 1, manager.pk)
+
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(rf"/incidents/{order.reference}/$"))
+    expect(page.get_by_role("heading", name=order.title)).to_be_visible()
+
+    page.locator("body").press("c")
+    expect(page.get_by_role("textbox", name="Comment")).to_be_focused()
+    page.keyboard.type("Removal confirmed in AU; @reviewer please check the reply to eSafety.")
+    page.get_by_role("button", name="Comment", exact=True).click()
+    expect(page.locator("#incident-comments .comment-body")).to_contain_text("Removal confirmed in AU")
+
+    page.get_by_label("Grant access to (username)").fill("reviewer")
+    page.get_by_label("Reason", exact=True).last.fill("Legal review of the response")
+    page.get_by_role("button", name="Grant access").click()
+    expect(page.locator("#incident-people")).to_contain_text("reviewer can now see")
+
+    page.get_by_text("Draft an outbound response").click()
+    page.get_by_label("Audience").select_option("regulator")
+    page.get_by_label("Recipient").fill("eSafety Commissioner")
+    page.get_by_label("Response").fill("The notified content was removed within the hour.")
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.locator("#incident-updates")).to_contain_text("eSafety Commissioner")
+    expect(page.locator("#incident-timeline")).to_contain_text("Status new → triaged", timeout=15_000)
+    screenshot(page, "incident")
+
+    _sign_out(page)
+    login(page, "reviewer")
+    page.goto(f"{live_server.url}/incidents/{order.reference}/")
+    expect(page.get_by_role("heading", name=order.title)).to_be_visible()
+    page.locator("#incident-updates").get_by_role("button", name="Approve").click()
+    expect(page.locator("#incident-updates")).to_contain_text("approved by reviewer")
+    assert Incident.objects.get(pk=order.pk).status == "triaged"
