@@ -156,6 +156,7 @@ def _tasks_context(request: HttpRequest, incident: Incident, **extra: Any) -> di
         "task_form": extra.pop("task_form", None) or TaskForm(prefix="task"),
         "mitigation_form": extra.pop("mitigation_form", None) or MitigationForm(prefix="mit"),
         "statuses": TaskStatus.choices,
+        "now": timezone.now(),
         "can_add_task": request.user.has_perm("incidents.add_task"),
         "can_change_task": request.user.has_perm("incidents.change_task"),
         "can_mitigate": request.user.has_perm("incidents.add_mitigationaction"),

@@ -182,3 +182,11 @@ def test_mitigation_form_records_and_names_bad_fields(client, incident, responde
     bad = client.post(url, {"mit-kind": "geo_restricted", "mit-count": 4, "mit-countries": ""})
     assert bad.status_code == 400 and "Name the countries" in bad.content.decode()
     assert Incident.objects.get(pk=incident.pk).mitigated_at is not None
+
+
+def test_an_open_task_past_its_due_time_is_marked_overdue(client, incident, manager):
+    task_create(actor=manager, incident=incident, title="Late one", due_at=timezone.now() - timedelta(minutes=5))
+    task_create(actor=manager, incident=incident, title="Future one", due_at=timezone.now() + timedelta(hours=5))
+    client.force_login(manager)
+    html = client.get(f"/incidents/{incident.pk}/tasks/").content.decode()
+    assert html.count(">overdue<") == 1
