@@ -20,6 +20,11 @@ class AccountsConfig(AppConfig):
         # Keeping role groups in step with the permission tables is configuration
         # housekeeping after migrate, not domain logic, so the post_migrate signal fits.
         post_migrate.connect(_sync_roles, dispatch_uid="accounts.roles_sync")
+        from django.contrib.auth.signals import user_logged_in
+
+        from accounts.middleware import remember_otp_enrolment
+
+        user_logged_in.connect(remember_otp_enrolment, dispatch_uid="accounts.otp_enrolment")
 
 
 def _sync_roles(sender, using="default", **kwargs) -> None:

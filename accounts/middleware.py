@@ -6,10 +6,21 @@ from django.shortcuts import redirect
 
 EXEMPT_PREFIXES = ("/accounts/login", "/accounts/logout", "/accounts/2fa", "/static/", "/healthz", "/readyz", "/api/")
 TWO_FACTOR_URL = "/accounts/2fa/"
+# Set at sign-in: whoever turned two-factor on is held to it, not only admins.
+SESSION_ENROLLED_KEY = "firebreak_otp_enrolled"
+
+
+def remember_otp_enrolment(sender, request, user, **kwargs) -> None:
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    session = getattr(request, "session", None)
+    if session is not None:
+        session[SESSION_ENROLLED_KEY] = TOTPDevice.objects.filter(user=user, confirmed=True).exists()
 
 
 class AdminOTPRequiredMiddleware:
-    """Admins work only with a verified second factor (TOTP). API tokens are separate."""
+    """Admins, and anyone who turned it on, work only with a verified second factor (TOTP).
+    API tokens are separate."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -20,7 +31,7 @@ class AdminOTPRequiredMiddleware:
             getattr(settings, "FIREBREAK_ADMIN_OTP_REQUIRED", True)
             and user is not None
             and user.is_authenticated
-            and (user.is_superuser or any(g.name == "admin" for g in user.groups.all()))
+            and (request.session.get(SESSION_ENROLLED_KEY) or user.is_superuser or any(g.name == "admin" for g in user.groups.all()))
             and not user.is_verified()
             and not request.path.startswith(EXEMPT_PREFIXES)
         ):

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.forms import ApiTokenForm, OTPCodeForm, ProfileForm
+from accounts.middleware import SESSION_ENROLLED_KEY
 from accounts.selectors import api_token_list_for_user
 from accounts.services import (
     api_token_create,
@@ -123,6 +124,7 @@ def two_factor(request):
             _apply_errors(form, exc)
         else:
             django_otp.login(request, verified)
+            request.session[SESSION_ENROLLED_KEY] = True
             messages.success(request, "Two-factor sign-in is set up." if device is not None else "Code accepted.")
             return redirect(next_url)
     context = {"form": form, "next": next_url, "setup": device is not None}
@@ -139,5 +141,6 @@ def two_factor_remove(request):
     if not request.user.is_verified():
         raise Forbidden("Verify this session with a code from your authenticator app before turning two-factor sign-in off.")
     totp_device_remove(actor=request.user)
+    request.session[SESSION_ENROLLED_KEY] = False
     messages.success(request, "Two-factor sign-in is off. Admins are asked to set it up again at their next page.")
     return redirect("accounts:profile")

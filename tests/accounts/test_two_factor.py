@@ -139,6 +139,17 @@ def test_turning_2fa_off_needs_a_verified_session(client, responder):
 
     response = client.post("/accounts/profile/2fa/remove/")
 
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/2fa/")
+    assert TOTPDevice.objects.filter(user=responder).exists()
+
+
+def test_turning_2fa_off_is_refused_for_a_session_that_never_verified(client, responder):
+    client.force_login(responder)
+    TOTPDevice.objects.create(user=responder, name="phone", confirmed=True)
+
+    response = client.post("/accounts/profile/2fa/remove/")
+
     assert response.status_code == 403
     assert TOTPDevice.objects.filter(user=responder).exists()
 
@@ -176,3 +187,22 @@ def test_htmx_fragment_requests_are_not_answered_with_the_2fa_page(admin_client)
     assert from_2fa_page.status_code == 204
     assert "HX-Redirect" not in from_2fa_page
     assert from_2fa_page.content == b""
+
+
+def test_a_non_admin_who_turned_2fa_on_is_asked_for_a_code_at_sign_in(client, responder):
+    device = TOTPDevice.objects.create(user=responder, name="phone", confirmed=True)
+    signed_in = client.post("/accounts/login/", {"username": "responder", "password": "correct-horse-battery-staple"})
+    assert signed_in.status_code == 302
+
+    gated = client.get("/")
+    assert gated.status_code == 302
+    assert gated["Location"].startswith("/accounts/2fa/")
+
+    client.post("/accounts/2fa/", {"code": current_code(device), "next": "/"})
+    assert client.get("/").status_code == 200
+
+
+def test_a_non_admin_without_2fa_is_not_gated_after_sign_in(client, responder):
+    client.post("/accounts/login/", {"username": "responder", "password": "correct-horse-battery-staple"})
+
+    assert client.get("/").status_code == 200
