@@ -96,7 +96,8 @@ class IntakeForm(forms.Form):
         if not self.is_bound:
             self.initial.setdefault("idempotency_key", uuid.uuid4().hex)
         for name, message in {k: v for fields in CHANNEL_REQUIRED.values() for k, v in fields.items()}.items():
-            self.fields[name].help_text = message
+            zone = " In your time zone." if isinstance(self.fields[name], forms.DateTimeField) else ""
+            self.fields[name].help_text = message + zone
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

@@ -128,3 +128,31 @@ def test_manager_triages_a_regulator_order_by_keyboard_and_a_granted_reviewer_ap
     page.locator("#incident-updates").get_by_role("button", name="Approve").click()
     expect(page.locator("#incident-updates")).to_contain_text("approved by reviewer")
     assert Incident.objects.get(pk=order.pk).status == "triaged"
+
+
+def test_intake_shows_the_fields_of_the_chosen_channel_and_declares_a_media_inquiry(page, live_server, login, make_user, screenshot):
+    make_user("manager", role="incident_manager")
+    login(page, "manager")
+    page.keyboard.press("n")
+    expect(page.get_by_role("heading", name="New incident")).to_be_visible()
+
+    page.get_by_label("Channel").select_option("regulator_order")
+    expect(page.get_by_label("Authority")).to_be_visible()
+    expect(page.get_by_label("Outlet")).to_be_hidden()
+    page.get_by_label("Channel").select_option("media_inquiry")
+    expect(page.get_by_label("Outlet")).to_be_visible()
+    expect(page.get_by_label("Authority")).to_be_hidden()
+
+    page.get_by_label("Title").fill("Press asks about self-harm videos recommended to teens")
+    page.get_by_label("Harm category").select_option("self-harm")
+    page.get_by_label("Minors involved").check()
+    expect(page.locator("#proposal")).to_contain_text("Minors involved: one level up")
+    page.get_by_label("Outlet").fill("The Guardian")
+    page.get_by_label("Reporter's deadline").fill("2030-01-10T17:00")
+    screenshot(page, "intake")
+    page.get_by_role("button", name="Declare incident").click()
+
+    expect(page).to_have_url(re.compile(r"/incidents/INC-\d{4}-\d{5}/$"))
+    expect(page.get_by_role("status").first).to_contain_text("declared")
+    expect(page.locator("time.countdown")).to_have_class(re.compile(r"sla-ok"))
+    expect(page.locator("time.countdown")).to_contain_text("left")
