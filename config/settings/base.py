@@ -213,10 +213,26 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict = {}
 CELERY_BEAT_SCHEDULE["core.audit_ensure_partitions"] = {"task": "core.audit_ensure_partitions", "schedule": timedelta(days=1)}
 CELERY_BEAT_SCHEDULE["core.audit_apply_retention"] = {"task": "core.audit_apply_retention", "schedule": timedelta(days=1)}
-CELERY_BEAT_SCHEDULE["escalations.engine_tick"] = {"task": "escalations.engine_tick", "schedule": 1.0, "options": {"queue": "engine", "expires": 2}}
-CELERY_BEAT_SCHEDULE["escalations.deliver_due"] = {"task": "escalations.deliver_due", "schedule": 1.0, "options": {"queue": "delivery", "expires": 2}}
-CELERY_BEAT_SCHEDULE["escalations.engine_audit"] = {"task": "escalations.engine_audit", "schedule": 60.0, "options": {"queue": "engine", "expires": 50}}
-CELERY_BEAT_SCHEDULE["escalations.engine_watchdog"] = {"task": "escalations.engine_watchdog", "schedule": 60.0, "options": {"queue": "delivery", "expires": 50}}
+CELERY_BEAT_SCHEDULE["escalations.engine_tick"] = {
+    "task": "escalations.engine_tick",
+    "schedule": 1.0,
+    "options": {"queue": "engine", "expires": 2},
+}
+CELERY_BEAT_SCHEDULE["escalations.deliver_due"] = {
+    "task": "escalations.deliver_due",
+    "schedule": 1.0,
+    "options": {"queue": "delivery", "expires": 2},
+}
+CELERY_BEAT_SCHEDULE["escalations.engine_audit"] = {
+    "task": "escalations.engine_audit",
+    "schedule": 60.0,
+    "options": {"queue": "engine", "expires": 50},
+}
+CELERY_BEAT_SCHEDULE["escalations.engine_watchdog"] = {
+    "task": "escalations.engine_watchdog",
+    "schedule": 60.0,
+    "options": {"queue": "delivery", "expires": 50},
+}
 CELERY_BEAT_SCHEDULE["escalations.schedule_spans_refresh"] = {
     "task": "escalations.schedule_spans_refresh",
     "schedule": timedelta(hours=1),
