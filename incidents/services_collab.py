@@ -679,6 +679,12 @@ def _check_upload(upload: UploadedFile) -> tuple[str, str, int]:
         raise ValidationError.for_field(
             "file", f"The file's name says .{extension} but its content is {content_type}; rename or re-export it."
         )
+    if content_type == "text/plain":
+        # Text has no signature: only named text types count, and markup (HTML, SVG, XML) never does.
+        if extension and extension not in _EXTENSIONS:
+            raise ValidationError.for_field("file", f".{extension} files are not accepted; plain text must be .txt, .csv, .log or .eml.")
+        if head.lstrip()[:1] == b"<":
+            raise ValidationError.for_field("file", "Markup (HTML, SVG, XML) is not accepted; save the page as PDF or a screenshot.")
     digest = hashlib.sha256()
     upload.seek(0)
     size = 0

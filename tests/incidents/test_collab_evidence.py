@@ -86,6 +86,21 @@ def test_extension_must_agree_with_the_content(incident, manager):
         evidence_add(actor=manager, incident=incident, kind="file", upload=upload("photo.png", PDF, "image/png"))
 
 
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [("page.html", HTML), ("page", HTML), ("icon.svg", b'<svg xmlns="http://www.w3.org/2000/svg"/>'), ("run.js", b"alert(1)")],
+)
+def test_markup_and_unnamed_text_types_are_refused(incident, manager, name, content):
+    with pytest.raises(ValidationError) as exc:
+        evidence_add(actor=manager, incident=incident, kind="file", upload=upload(name, content, "text/plain"))
+    assert "file" in exc.value.errors
+
+
+def test_plain_text_notes_are_accepted(incident, manager):
+    item = evidence_add(actor=manager, incident=incident, kind="file", upload=upload("notes.txt", "Zeuge: Straße 5".encode(), "text/plain"))
+    assert item.content_type == "text/plain"
+
+
 def test_oversize_file_is_refused(incident, manager, settings):
     settings.EVIDENCE_MAX_BYTES = 50
     with pytest.raises(ValidationError) as exc:
@@ -120,7 +135,6 @@ def test_sniffing_recognises_the_allow_list():
     assert sniff_content_type(b"\x00\x00\x00\x18ftypmp42") == "video/mp4"
     assert sniff_content_type("Zeugenaussage: Straße".encode()) == "text/plain"
     assert sniff_content_type(EXE) is None
-    assert sniff_content_type(b'<svg xmlns="http://www.w3.org/2000/svg"/>') == "text/plain"  # served as text, never as SVG
 
 
 # --- preservation and deletion ----------------------------------------------------------------
