@@ -25,11 +25,11 @@ def search_condition(q: str) -> Q:
 
 
 class IncidentFilter(django_filters.FilterSet):
-    status = django_filters.MultipleChoiceFilter(choices=Status.choices)
-    severity = django_filters.MultipleChoiceFilter(choices=Severity.choices)
+    status = django_filters.MultipleChoiceFilter(choices=Status.choices, distinct=False)
+    severity = django_filters.MultipleChoiceFilter(choices=Severity.choices, distinct=False)
     harm_category = django_filters.CharFilter(method="filter_harm_category", help_text="Harm category slug or id")
-    region = django_filters.MultipleChoiceFilter(choices=Region.choices)
-    channel = django_filters.MultipleChoiceFilter(choices=Channel.choices)
+    region = django_filters.MultipleChoiceFilter(choices=Region.choices, distinct=False)
+    channel = django_filters.MultipleChoiceFilter(choices=Channel.choices, distinct=False)
     commander = django_filters.CharFilter(method="filter_commander", help_text="User id, username, 'me' or 'none'")
     is_open = django_filters.BooleanFilter(method="filter_open", label="open", help_text="Only open (true) or only finished (false)")
     q = django_filters.CharFilter(method="filter_q", max_length=500, help_text="Full-text search")
