@@ -100,14 +100,30 @@ WITH claimed AS (
     LIMIT %(batch)s
     FOR UPDATE SKIP LOCKED
 ),
+-- Key-share the incidents up front, skipping any that a writer holds (a resolve in
+-- progress): its escalation waits for the next tick. Taking this lock now, in a fixed
+-- order after the escalation, means the foreign-key checks at commit never wait for
+-- an incident writer who in turn waits for our escalation row (no deadlock).
+incidents_locked AS (
+    SELECT i.id, i.severity, i.commander_id, i.status
+    FROM incidents_incident i
+    WHERE i.id = ANY(ARRAY(SELECT incident_id FROM claimed))
+    FOR KEY SHARE SKIP LOCKED
+),
+closed AS (
+    UPDATE escalations_escalation e SET state = 'resolved', next_fire_at = NULL, ended_at = %(now)s, claim_deadline = NULL
+    FROM claimed c JOIN incidents_locked il ON il.id = c.incident_id
+    WHERE e.id = c.id AND il.status IN ('resolved', 'closed', 'declined', 'merged')
+    RETURNING e.id
+),
 ctx AS (
     SELECT c.id, c.incident_id, c.cycle, c.step_index, c.repeat_count, c.snap,
-           (SELECT i.severity FROM incidents_incident i WHERE i.id = c.incident_id) AS severity,
-           (SELECT i.commander_id FROM incidents_incident i WHERE i.id = c.incident_id) AS commander_id,
+           il.severity, il.commander_id,
            jsonb_array_length(c.snap -> 'steps') AS n_steps,
            COALESCE((c.snap ->> 'repeat')::int, 0) AS n_repeat,
            c.snap -> 'steps' -> c.step_index AS step
-    FROM claimed c
+    FROM claimed c JOIN incidents_locked il ON il.id = c.incident_id
+    WHERE il.status NOT IN ('resolved', 'closed', 'declined', 'merged')
 ),
 targets AS (
     SELECT ctx.id AS esc_id, t ->> 'kind' AS kind, (t ->> 'id')::bigint AS ref
@@ -252,7 +268,7 @@ timeline AS (
     RETURNING 1
 )
 SELECT
-    (SELECT count(*) FROM advanced),
+    (SELECT count(*) FROM advanced) + (SELECT count(*) FROM closed),
     (SELECT count(*) FROM new_pages),
     (SELECT count(*) FROM new_messages) + (SELECT count(*) FROM gap_messages),
     (SELECT count(*) FROM gaps),

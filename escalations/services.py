@@ -372,6 +372,9 @@ def page_acknowledge(*, actor: User, page: Page, via: str = "app") -> Page:
     """Acknowledge a page: stops its escalation and acknowledges the incident, in one
     transaction. The escalation row is locked first, so an ack racing a new step or a
     resolve ends in one consistent outcome."""
+    # Lock order everywhere: incident, then escalation, then page (the engine key-shares
+    # the incident right after claiming, and skips incidents a writer holds).
+    Incident.objects.select_for_update().filter(pk=page.incident_id).first()
     escalation = Escalation.objects.select_for_update().get(pk=page.escalation_id)
     page = Page.objects.select_for_update(of=("self",)).select_related("incident", "acknowledged_by").get(pk=page.pk)
     if page.state == PageState.ACKNOWLEDGED:

@@ -1,6 +1,7 @@
-"""Thin Celery tasks: the database clock is read inside the task, never passed in, so a
-late or repeated run acts on the present. Postgres holds every timer; these only run
-the engine's functions and are harmless when run twice."""
+"""Thin Celery tasks. Queues come from CELERY_BEAT_SCHEDULE (engine: tick and audit;
+delivery: sending and the watchdog). The database clock is read inside the task, never
+passed in, so a late or repeated run acts on the present. Postgres holds every timer;
+these only run the engine's functions and are harmless when run twice."""
 
 from __future__ import annotations
 
@@ -16,25 +17,25 @@ from escalations.services import engine_alert_admins
 WATCHDOG_STALE_SECONDS = 60
 
 
-@shared_task(name="escalations.engine_tick", queue="engine", acks_late=True, ignore_result=True)
+@shared_task(name="escalations.engine_tick", acks_late=True, ignore_result=True)
 def engine_tick() -> dict:
     result = engine.tick(db_now())
     return {"claimed": result.claimed, "pages": result.pages}
 
 
-@shared_task(name="escalations.deliver_due", queue="delivery", acks_late=True, ignore_result=True)
+@shared_task(name="escalations.deliver_due", acks_late=True, ignore_result=True)
 def deliver_due() -> dict:
     result = engine.deliver_due(db_now())
     return {"claimed": result.claimed, "sent": result.sent}
 
 
-@shared_task(name="escalations.engine_audit", queue="engine", acks_late=True, ignore_result=True)
+@shared_task(name="escalations.engine_audit", acks_late=True, ignore_result=True)
 def engine_audit() -> dict:
     report = engine.auditor(db_now())
     return {"repaired": report.repaired}
 
 
-@shared_task(name="escalations.engine_watchdog", queue="delivery", acks_late=True, ignore_result=True)
+@shared_task(name="escalations.engine_watchdog", acks_late=True, ignore_result=True)
 def engine_watchdog() -> int:
     """Email the admins when the engine has not ticked for a minute (once per outage)."""
     now = db_now()

@@ -67,3 +67,63 @@ def test_two_concurrent_deliveries_send_each_message_once(make_user):
     from escalations.models import DeliveryAttempt
 
     assert DeliveryAttempt.objects.count() == 80
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_ack_racing_a_resolve_and_a_tick_ends_in_one_consistent_outcome(make_user, manager):
+    from core.errors import Conflict
+    from escalations.services import page_acknowledge
+    from incidents import services as incident_services
+
+    alice, bob = make_user("alice", role="responder"), make_user("bob", role="responder")
+    make_policy(steps=[(5, [("user", alice.pk)]), (5, [("user", bob.pk)])])
+    incident = incident_services.incident_create(
+        actor=manager, data={"title": "Race", "channel": "internal_detection", "harm_category": "dangerous-challenges", "severity": 2}
+    )
+    escalation = Escalation.objects.get(incident=incident)
+    engine.tick(escalation.next_fire_at)
+    page = Page.objects.get(escalation=escalation, channel="in_app")
+    Escalation.objects.filter(pk=escalation.pk).update(next_fire_at=escalation.next_fire_at)
+    outcomes = []
+
+    def ack():
+        try:
+            page_acknowledge(actor=alice, page=page)
+            outcomes.append("acknowledged")
+        except Conflict:
+            outcomes.append("conflict")
+
+    def resolve():
+        incident_services.incident_transition(actor=manager, incident=incident, to="declined", reason="Duplicate report")
+        outcomes.append("declined")
+
+    def tick():
+        engine.tick(escalation.next_fire_at)
+        outcomes.append("ticked")
+
+    barrier = threading.Barrier(3)
+    errors = []
+
+    def run(fn):
+        try:
+            barrier.wait(timeout=10)
+            fn()
+        except Exception as exc:  # noqa: BLE001 - surfaced below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(fn,)) for fn in (ack, resolve, tick)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+
+    assert errors == []
+    escalation.refresh_from_db()
+    assert escalation.state in ("acknowledged", "resolved")
+    assert escalation.next_fire_at is None
+    if "acknowledged" in outcomes:
+        assert escalation.state == "acknowledged"
+    # Nothing pages after the race, whoever won.
+    assert engine.tick(escalation.started_at.replace(year=2100)).claimed == 0
