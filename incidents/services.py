@@ -1039,7 +1039,12 @@ def incident_update(*, actor: Any, incident: Incident, data: dict, version: Any)
     if "keywords" in data:
         put("keywords", _str_list(data, "keywords"))
     if "compartment" in data:
-        put("compartment", _compartment(data["compartment"], actor))
+        target = _compartment(data["compartment"], actor)
+        # Someone let in by a per-incident grant must not be able to lift the restriction.
+        lifting = target != incident.compartment and incident.compartment_id is not None
+        if lifting and incident.compartment_id not in user_cleared_compartment_ids(user=actor, at=timezone.now()):
+            raise Forbidden("Only people cleared for this incident's compartment can move it out of the compartment.")
+        put("compartment", target)
     if "legal_hold" in data:
         put("legal_hold", _bool(data, "legal_hold"))
     if "team" in data:

@@ -115,6 +115,10 @@ class IncidentGrantInput(serializers.Serializer):
     reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
+class IncidentBreakGlassInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000, help_text="Why you need access; sent to the compartment's owners")
+
+
 class HarmCategoryOutput(serializers.ModelSerializer):
     class Meta:
         model = HarmCategory

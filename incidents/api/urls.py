@@ -11,6 +11,7 @@ urlpatterns = [
     path("incidents/<int:pk>/timeline/", views.IncidentTimelineApi.as_view(), name="api-incident-timeline"),
     path("incidents/<int:pk>/grants/", views.IncidentGrantsApi.as_view(), name="api-incident-grants"),
     path("incidents/<int:pk>/duplicates/", views.IncidentDuplicatesApi.as_view(), name="api-incident-duplicates"),
+    path("incidents/<int:pk>/break-glass/", views.IncidentBreakGlassApi.as_view(), name="api-incident-break-glass"),
     path("intake/", views.IntakeApi.as_view(), name="api-intake"),
     path("harm-categories/", views.HarmCategoryListApi.as_view(), name="api-harm-categories"),
     path("notifications/", views.NotificationListApi.as_view(), name="api-notifications"),

@@ -237,6 +237,22 @@ class IncidentGrantsApi(IncidentObjectMixin, generics.GenericAPIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class IncidentBreakGlassApi(generics.GenericAPIView):
+    """An admin opens a restricted incident they are not cleared for, with a reason: a
+    time-limited grant, audited, on the timeline, and the compartment's owners alerted."""
+
+    required_permissions = {"post": Rule(perm="incidents.break_glass_incident")}
+    serializer_class = s.IncidentBreakGlassInput
+
+    @extend_schema(request=s.IncidentBreakGlassInput, responses={201: s.IncidentGrantOutput})
+    def post(self, request, pk):
+        incident = selectors.incident_get_for_break_glass(user=request.user, pk=pk)
+        data = s.IncidentBreakGlassInput(data=payload(request))
+        data.is_valid(raise_exception=True)
+        grant = services.incident_break_glass(actor=request.user, incident=incident, reason=data.validated_data["reason"])
+        return Response(s.IncidentGrantOutput(grant).data, status=status.HTTP_201_CREATED)
+
+
 class IncidentDuplicatesApi(IncidentObjectMixin, generics.GenericAPIView):
     """Recent incidents that look like this one (same content, shared hashtag, similar title)."""
 

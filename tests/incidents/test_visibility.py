@@ -164,3 +164,34 @@ def test_only_commander_or_manager_lists_grants(api, manager, make_user, csea, c
     Clearance.objects.create(user=cleared_responder, compartment=csea)
     assert api(cleared_responder).get(f"/api/v1/incidents/{csea_incident.pk}/grants/").status_code == 403
     assert api(manager).get(f"/api/v1/incidents/{csea_incident.pk}/grants/").status_code == 200
+
+
+def test_break_glass_over_the_api(api, admin_user, reviewer, csea_incident):
+    url = f"/api/v1/incidents/{csea_incident.pk}/break-glass/"
+    assert api(reviewer).post(url, {"reason": "Curious about this one"}, format="json").status_code == 403
+    assert api(admin_user).post(url, {}, format="json").status_code == 400
+    assert (
+        api(admin_user)
+        .post(f"/api/v1/incidents/{csea_incident.pk + 999}/break-glass/", {"reason": "Need to check the status"}, format="json")
+        .status_code
+        == 404
+    )
+    response = api(admin_user).post(url, {"reason": "Commander unreachable; regulator asks for status"}, format="json")
+    assert response.status_code == 201 and response.json()["expires_at"]
+    assert api(admin_user).get(f"/api/v1/incidents/{csea_incident.pk}/").status_code == 200
+
+
+def test_a_granted_lead_cannot_lift_the_compartment(api, make_user, manager, csea_incident):
+    from incidents.services import incident_grant_access
+
+    lead = make_user("granted-lead", role="lead")
+    incident_grant_access(actor=manager, incident=csea_incident, user=lead)
+    fresh = api(lead).get(f"/api/v1/incidents/{csea_incident.pk}/").json()
+    response = api(lead).patch(f"/api/v1/incidents/{csea_incident.pk}/", {"version": fresh["version"], "compartment": ""}, format="json")
+    assert response.status_code == 403
+    csea_incident.refresh_from_db()
+    assert csea_incident.compartment is not None
+    # a cleared manager may
+    response = api(manager).patch(f"/api/v1/incidents/{csea_incident.pk}/", {"version": fresh["version"], "compartment": ""}, format="json")
+    assert response.status_code == 200
+    assert response.json()["compartment"] is None
