@@ -249,3 +249,23 @@ def test_filtered_lists_stay_index_friendly(manager):
         user=manager, filters={"status": ["investigating"], "severity": ["1"], "region": ["emea"], "channel": ["other"]}
     )
     assert "DISTINCT" not in str(qs.query)
+
+
+def test_detail_query_count_does_not_grow_with_participants(api, manager, make_user, make_incident):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from incidents.services import incident_add_participant
+
+    few, many = make_incident(), make_incident(title="Busy incident")
+    incident_add_participant(actor=manager, incident=few, user=make_user("p0", role="responder"))
+    for i in range(1, 8):
+        incident_add_participant(actor=manager, incident=many, user=make_user(f"p{i}", role="responder"))
+    client = api(manager)
+    client.get(f"/api/v1/incidents/{few.pk}/")
+    counts = []
+    for incident in (few, many):
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(f"/api/v1/incidents/{incident.pk}/").status_code == 200
+        counts.append(len(ctx.captured_queries))
+    assert counts[0] == counts[1]
