@@ -70,7 +70,7 @@ def scene(make_user):
     return {"incident": incident, "draft": draft, "graphic": graphic, "reviewer": reviewer}
 
 
-def test_legal_reviewer_approves_the_managers_regulator_response_and_reveals_blurred_evidence(page, live_server, login, scene, screenshot):
+def test_legal_reviewer_approves_the_managers_regulator_response_and_reveals_blurred_evidence(page, live_server, login, scene):
     incident, draft, graphic, reviewer = scene["incident"], scene["draft"], scene["graphic"], scene["reviewer"]
     login(page, "reviewer")
     page.goto(f"{live_server.url}/incidents/{incident.pk}/")
@@ -91,7 +91,6 @@ def test_legal_reviewer_approves_the_managers_regulator_response_and_reveals_blu
     assert "blur" in veil.evaluate("el => getComputedStyle(el).filter")
     expect(item.locator("img")).to_have_count(0)
     assert not EvidenceView.objects.filter(user=reviewer).exists()
-    screenshot(page, "collab-before-reveal")
 
     item.get_by_role("button", name="Reveal (logged)").click()
     image = page.locator(f"#evidence-{graphic.uid} img")
@@ -100,7 +99,6 @@ def test_legal_reviewer_approves_the_managers_regulator_response_and_reveals_blu
     assert "grayscale" in image.evaluate("el => getComputedStyle(el).filter")
     expect(page.locator(f"#evidence-{graphic.uid} .evidence-media")).not_to_have_class(re.compile(r"\bis-blurred\b"))
     assert EvidenceView.objects.filter(user=reviewer, evidence=graphic).count() == 1
-    screenshot(page, "collab-after-reveal")
 
     page.goto(f"{live_server.url}/wellbeing/")
     expect(page.locator("#exposure-today")).to_have_text("1")
