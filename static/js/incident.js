@@ -40,7 +40,8 @@
   document.addEventListener("keydown", function (evt) {
     var t = evt.target;
     if (evt.ctrlKey || evt.metaKey || evt.altKey) { return; }
-    if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT|BUTTON)$/.test(t.tagName))) { return; }
+    if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) { return; }
+    if (t && /^(BUTTON|A)$/.test(t.tagName) && (evt.key === "Enter" || evt.key === " ")) { return; }
     if (evt.key === "c") {
       var body = document.querySelector(".comment-form textarea");
       if (body) { body.focus(); evt.preventDefault(); }

@@ -61,7 +61,8 @@
     var t = evt.target;
     if (evt.key === "Escape" && document.querySelector("#triage-panel .triage")) { closeTriage(); evt.preventDefault(); return; }
     if (evt.ctrlKey || evt.metaKey || evt.altKey) { return; }
-    if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT|BUTTON)$/.test(t.tagName))) { return; }
+    if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) { return; }
+    if (t && /^(BUTTON|A)$/.test(t.tagName) && (evt.key === "Enter" || evt.key === " ")) { return; }
     var row = current();
     switch (evt.key) {
       case "j": move(1); break;
@@ -121,7 +122,12 @@
   });
 
   document.addEventListener("queue-changed", function (evt) {
-    if (evt.target instanceof Element && evt.target.closest("#bulk-bar")) { bulk.clear(); paint(); }
+    if (evt.target instanceof Element && evt.target.closest("#bulk-bar")) {
+      bulk.clear();
+      paint();
+      // Hand the keyboard back to the queue, so j/k/Enter act on rows, not on the button.
+      if (document.activeElement instanceof HTMLElement && document.activeElement.closest("#bulk-bar")) { document.activeElement.blur(); }
+    }
   });
 
   function fmt(ms) {

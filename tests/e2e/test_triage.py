@@ -81,6 +81,7 @@ def test_manager_triages_a_regulator_order_by_keyboard_and_a_granted_reviewer_ap
     page.keyboard.press("s")
     severity = page.locator("#triage-severity")
     expect(severity).to_be_focused()
+    _shot(page, "queue-triage")
     severity.select_option("1")
     page.keyboard.press("Tab")
     page.keyboard.type("Terrorist content removal order with a one-hour clock")
@@ -99,6 +100,19 @@ def test_manager_triages_a_regulator_order_by_keyboard_and_a_granted_reviewer_ap
     expect(row).to_contain_text("Triaged")
     expect(row).to_have_attribute("aria-selected", "true")
     page.keyboard.press("Escape")
+
+    # x marks rows for bulk assign; the other incident goes to me with the order.
+    other = page.locator("#queue-rows tr[data-id]").nth(1)
+    page.keyboard.press("x")
+    page.keyboard.press("j")
+    page.keyboard.press("x")
+    expect(page.locator("#bulk-count")).to_have_text("2 selected")
+    page.locator("#bulk-bar").get_by_role("button", name="Assign").click()
+    expect(page.locator("#bulk-result")).to_contain_text("Assigned 2 incidents to manager")
+    expect(other.locator("td.commander")).to_have_text("manager")
+    expect(page.locator("#bulk-count")).to_have_text("0 selected")
+    page.keyboard.press("k")
+    expect(row).to_have_attribute("aria-selected", "true")
 
     order.refresh_from_db()
     assert (order.status, order.severity, order.commander_id) == ("triaged", 1, manager.pk)
