@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from accounts.models import Team
 from incidents.models import HarmCategory
-from incidents.models_collab import EvidenceView, StakeholderUpdate, UpdateStatus
+from incidents.models_collab import EvidenceView, StakeholderUpdate, UpdateStatus, WellbeingSettings
 from incidents.services import incident_create
 from incidents.services_collab import evidence_add, stakeholder_update_create
 
@@ -102,3 +102,24 @@ def test_legal_reviewer_approves_the_managers_regulator_response_and_reveals_blu
 
     page.goto(f"{live_server.url}/wellbeing/")
     expect(page.locator("#exposure-today")).to_have_text("1")
+
+
+def test_past_the_daily_cap_a_reviewer_confirms_a_break_before_the_next_reveal(page, live_server, login, scene):
+    WellbeingSettings.objects.create(daily_cap=1)
+    incident, graphic, reviewer = scene["incident"], scene["graphic"], scene["reviewer"]
+    login(page, "reviewer")
+    page.goto(f"{live_server.url}/incidents/{incident.pk}/")
+    item = page.locator(f"#evidence-{graphic.uid}")
+    item.get_by_role("button", name="Reveal (logged)").click()
+    expect(page.locator(f"#evidence-{graphic.uid} img")).to_be_visible()
+    page.locator(f"#evidence-{graphic.uid}").get_by_role("button", name="Hide again").click()
+    expect(page.locator(f"#evidence-{graphic.uid} .evidence-media")).to_have_class(re.compile(r"\bis-blurred\b"))
+
+    page.locator(f"#evidence-{graphic.uid}").get_by_role("button", name="Reveal (logged)").click()
+    prompt = page.get_by_role("alertdialog", name="Time for a break")
+    expect(prompt).to_be_visible()
+    expect(page.locator(f"#evidence-{graphic.uid} img")).to_have_count(0)
+    assert EvidenceView.objects.filter(user=reviewer).count() == 1
+    prompt.get_by_role("button", name=re.compile("I have taken a break")).click()
+    expect(page.locator(f"#evidence-{graphic.uid} img")).to_be_visible()
+    assert EvidenceView.objects.filter(user=reviewer, after_break=True).count() == 1
