@@ -247,6 +247,8 @@ def _triage_context(request: HttpRequest, incident: Incident, **extra: Any) -> d
         or SeverityForm(initial={"severity": incident.severity, "version": incident.version}),
         "transition_form": extra.pop("transition_form", None) or TransitionForm(initial={"version": incident.version}),
         "focus": request.GET.get("focus", "severity"),
+        "can_change": request.user.has_perm("incidents.change_incident"),
+        "can_transition": request.user.has_perm("incidents.transition_incident"),
         **extra,
     }
 

@@ -253,3 +253,10 @@ def test_hostile_titles_render_escaped_in_the_queue(signed_in, manager):
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "<img src=x" not in html and "<svg/onload" not in html
+
+
+def test_a_reader_sees_the_triage_panel_without_forms(client, reviewer, incident):
+    client.force_login(reviewer)
+    html = client.get(f"/queue/{incident.pk}/triage/", **HX).content.decode()
+    assert "can read this incident but not triage it" in html
+    assert "Set severity" not in html and "Change status" not in html
