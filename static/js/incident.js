@@ -22,6 +22,12 @@
   document.addEventListener("htmx:beforeSwap", function (evt) {
     var status = evt.detail.xhr.status;
     if (status === 304) { evt.detail.shouldSwap = false; return; }
+    // A signed-out session answers with the login page: go there rather than swap it in.
+    if (/\/accounts\/login\//.test(evt.detail.xhr.responseURL || "")) {
+      evt.detail.shouldSwap = false;
+      window.location.assign("/accounts/login/?next=" + encodeURIComponent(window.location.pathname + window.location.search));
+      return;
+    }
     if (status === 409 || status === 422) { evt.detail.shouldSwap = true; evt.detail.isError = false; }
   });
 

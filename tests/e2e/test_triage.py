@@ -179,3 +179,22 @@ def test_intake_shows_the_fields_of_the_chosen_channel_and_declares_a_media_inqu
     expect(page.locator("time.countdown")).to_have_class(re.compile(r"sla-ok"))
     expect(page.locator("time.countdown")).to_contain_text("left")
     page.goto("about:blank")
+
+
+def test_an_unchanged_queue_is_left_alone_by_polling_and_a_lost_session_goes_to_login(page, live_server, login, make_user):
+    from django.contrib.sessions.models import Session
+
+    manager = make_user("manager", role="incident_manager")
+    incident_create(actor=manager, data={"title": "Scam ads wave", "channel": "internal_detection", "harm_category": "fraud-scams"})
+    login(page, "manager")
+    page.wait_for_load_state()
+    page.evaluate("document.getElementById('queue-rows').dataset.marker = 'kept'")
+
+    with page.expect_response(lambda r: "/queue/rows/" in r.url, timeout=15_000) as polled:
+        pass
+    assert polled.value.status == 304
+    assert page.evaluate("document.getElementById('queue-rows').dataset.marker") == "kept"
+
+    Session.objects.all().delete()
+    expect(page).to_have_url(re.compile(r"/accounts/login/\?next=%2F$"), timeout=15_000)
+    page.goto("about:blank")
