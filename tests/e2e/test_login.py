@@ -15,6 +15,7 @@ def test_user_signs_in_through_the_form_and_lands_on_the_triage_queue(page, live
     expect(page.get_by_role("heading", name="Triage queue")).to_be_visible()
     expect(page.get_by_role("navigation", name="Main")).to_be_visible()
     # htmx and app.js came from the static files, under the CSP, without a console error.
+    page.wait_for_load_state("load")  # deferred scripts have run
     assert page.evaluate("typeof window.htmx") == "object"
     screenshot(page, "login-home")
 
