@@ -11,7 +11,8 @@ then:
 2. the **engine** (``escalations.engine.tick``) over N other escalations due at one
    instant, ticked the way beat does it: the first tick one second after the due time
    (the worst phase), then one tick per second, at most two at once (the engine
-   queue's worker concurrency).
+   queue's worker concurrency); each tick runs ``engine.TICK_WORKERS`` batch loops
+   on their own connections, as the Celery task does.
 
 Reports lateness p50/p99 (batch commit − due time), steps/s, duplicate rows (must be
 0) and the engine/bare ratio; prints a table and writes bench/results_engine.json.
@@ -177,7 +178,7 @@ def run_engine(ids: list[int], *, tick_interval: float = 1.0, max_concurrent: in
 
     def run_tick() -> None:
         try:
-            engine.tick(datetime.now(UTC), on_batch=on_batch)
+            engine.tick(datetime.now(UTC), on_batch=on_batch, workers=engine.TICK_WORKERS)
         finally:
             connections.close_all()
 

@@ -14,6 +14,7 @@ Celery calls them with the database clock; tests call them with any instant.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -36,6 +37,7 @@ AUDITOR_HEARTBEAT = "escalations-auditor"
 
 BATCH_SIZE = 500
 MAX_BATCHES_PER_TICK = 200
+TICK_WORKERS = 2
 DELIVERY_BATCH_SIZE = 100
 DELIVERY_WORKERS = 8
 CLAIM_SECONDS = 60
@@ -291,17 +293,7 @@ def _heartbeat(name: str, now: datetime, lag: float, detail: dict[str, Any]) -> 
     EngineHeartbeat.objects.update_or_create(name=name, defaults={"beat_at": now, "lag_seconds": lag, "detail": detail})
 
 
-def tick(
-    now: datetime,
-    *,
-    batch_size: int = BATCH_SIZE,
-    max_batches: int = MAX_BATCHES_PER_TICK,
-    on_batch: Callable[[int], None] | None = None,
-) -> TickResult:
-    """Fire every escalation step due at ``now``; one transaction per batch.
-    ``on_batch(claimed)`` runs after each batch commits (the benchmark times it)."""
-    started = time.monotonic()
-    result = TickResult(lag_seconds=_lag_seconds(now))
+def _run_batches(now: datetime, result: TickResult, batch_size: int, max_batches: int, on_batch: Callable[[int], None] | None) -> None:
     for _ in range(max_batches):
         with transaction.atomic(), connection.cursor() as cursor:
             # The planner sees the freshly claimed batch as one row (the due rows are
@@ -316,16 +308,53 @@ def tick(
             claimed, pages, messages, gaps, exhausted, _timeline = cursor.fetchone()
         if on_batch is not None:
             on_batch(claimed)
-        result.batches += 1
-        result.claimed += claimed
-        result.pages += pages
-        result.messages += messages
-        result.gaps += gaps
-        result.exhausted += exhausted
+        with _result_lock:
+            result.batches += 1
+            result.claimed += claimed
+            result.pages += pages
+            result.messages += messages
+            result.gaps += gaps
+            result.exhausted += exhausted
         # A step with nobody to page is due again at ``now`` (the next step at
         # once), so keep going while a batch still found work.
         if claimed == 0:
             break
+
+
+_result_lock = threading.Lock()
+
+
+def tick(
+    now: datetime,
+    *,
+    batch_size: int = BATCH_SIZE,
+    max_batches: int = MAX_BATCHES_PER_TICK,
+    on_batch: Callable[[int], None] | None = None,
+    workers: int = 1,
+) -> TickResult:
+    """Fire every escalation step due at ``now``; one transaction per batch.
+
+    ``workers`` > 1 runs that many batch loops at once, each on its own database
+    connection (SKIP LOCKED keeps them apart), so a burst uses every core. Those
+    connections see only committed rows, so tests inside a transaction use 1.
+    ``on_batch(claimed)`` runs after each batch commits (the benchmark times it)."""
+    started = time.monotonic()
+    result = TickResult(lag_seconds=_lag_seconds(now))
+    if workers <= 1:
+        _run_batches(now, result, batch_size, max_batches, on_batch)
+    else:
+
+        def loop() -> None:
+            try:
+                _run_batches(now, result, batch_size, max_batches, on_batch)
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=loop, name=f"engine-tick-{i}") for i in range(workers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
     result.duration_ms = round((time.monotonic() - started) * 1000, 1)
     _heartbeat(HEARTBEAT, now, result.lag_seconds, asdict(result))
     if result.claimed:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from celery import shared_task
+from django.conf import settings
 
 from core.models import EngineHeartbeat
 from core.time import db_now
@@ -19,7 +20,7 @@ WATCHDOG_STALE_SECONDS = 60
 
 @shared_task(name="escalations.engine_tick", acks_late=True, ignore_result=True)
 def engine_tick() -> dict:
-    result = engine.tick(db_now())
+    result = engine.tick(db_now(), workers=getattr(settings, "FIREBREAK_ENGINE_TICK_WORKERS", engine.TICK_WORKERS))
     return {"claimed": result.claimed, "pages": result.pages}
 
 

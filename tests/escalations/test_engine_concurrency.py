@@ -127,3 +127,16 @@ def test_an_ack_racing_a_resolve_and_a_tick_ends_in_one_consistent_outcome(make_
         assert escalation.state == "acknowledged"
     # Nothing pages after the race, whoever won.
     assert engine.tick(escalation.started_at.replace(year=2100)).claimed == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_tick_with_parallel_batch_loops_fires_each_step_once(make_user):
+    alice = make_user("alice", role="responder")
+    make_policy(steps=[(5, [("user", alice.pk)])])
+    for _ in range(90):
+        start_incident(at=T0)
+
+    result = engine.tick(T0, batch_size=10, workers=3)
+
+    assert result.claimed == 90
+    assert Page.objects.count() == 180 and OutgoingMessage.objects.count() == 180

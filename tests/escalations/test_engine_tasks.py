@@ -14,7 +14,9 @@ from tests.escalations.factories_paging import make_policy, start_incident
 pytestmark = pytest.mark.django_db
 
 
-def test_engine_tick_and_delivery_tasks_use_the_database_clock(make_user):
+def test_engine_tick_and_delivery_tasks_use_the_database_clock(make_user, settings):
+    # Parallel batch loops use their own connections, which cannot see this test's rows.
+    settings.FIREBREAK_ENGINE_TICK_WORKERS = 1
     alice = make_user("alice", role="responder")
     make_policy(steps=[(5, [("user", alice.pk)])])
     start_incident(at=db_now() - timedelta(seconds=1))
