@@ -162,3 +162,8 @@ def seed(*, stdout: TextIO, rng: random.Random, now: datetime) -> None:
         created += 1
     note = f"; skipped (missing demo users or teams): {', '.join(skipped)}" if skipped else ""
     stdout.write(f"escalations: {created} on-call schedules created{note}\n")
+
+    # Escalation policies route on-call paging through the schedules above.
+    from escalations import demo_paging
+
+    demo_paging.seed(stdout=stdout, rng=rng, now=now)

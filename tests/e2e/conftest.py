@@ -32,29 +32,10 @@ def pytest_collection_modifyitems(items):
         if Path(str(item.fspath)).is_relative_to(here):
             item.add_marker(pytest.mark.e2e)
             # The live server needs committed rows, so each test flushes every table
-            # afterwards, rows written by data migrations (harm categories …) included.
-            # Serialized rollback reloads them before the test; see pytest_runtest_teardown.
-            item.add_marker(pytest.mark.django_db(transaction=True, serialized_rollback=True))
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_teardown(item, nextitem):
-    try:
-        return (yield)
-    finally:
-        _reload_migration_data(item.config)
-
-
-def _reload_migration_data(config) -> None:
-    """Put the data-migration rows back after the flush, so the tests that follow, and the
-    next run on this --reuse-db database, find the database as it was before this test."""
-    from django.db import connection
-    from pytest_django.plugin import blocking_manager_key
-
-    contents = getattr(connection, "_test_serialized_contents", None)
-    if contents:
-        with config.stash[blocking_manager_key].unblock():
-            connection.creation.deserialize_db_from_string(contents)
+            # afterwards; the flush re-runs post_migrate, where every app puts its
+            # reference rows back (role groups, harm categories), so later tests and the
+            # next --reuse-db run find the database as migrations left it.
+            item.add_marker(pytest.mark.django_db(transaction=True))
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ from incidents.services import incident_create
 from tests.accounts.factories import CompartmentFactory
 from tests.e2e.conftest import SCREENSHOT_DIR
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def _sign_out(page):

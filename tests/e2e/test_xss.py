@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from incidents.services import incident_create
 from tests.e2e.conftest import SCREENSHOT_DIR
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 HOSTILE = [s for s in json.loads(Path("/work/shared/fixtures/hostile-inputs.json").read_text()) if "\x00" not in s and s.strip()]
 
