@@ -95,6 +95,10 @@ def envelope_for(message: OutgoingMessage) -> Envelope:
         subject = f"{sev} incident {reference}: nobody was on call for escalation step {payload.get('step')}"
         text = f"{subject}. The escalation moved to the next step. Check the on-call schedule."
         lines = [text]
+    elif message.kind == "handoff":
+        subject = payload.get("subject", "Firebreak: you are now on call")
+        lines = [str(line) for line in payload.get("lines", [])] or [subject]
+        text = lines[0]
     elif message.kind == "alert":
         subject = payload.get("subject", "Firebreak alert")
         text = payload.get("text", subject)

@@ -13,6 +13,7 @@ from django.conf import settings
 from core.models import EngineHeartbeat
 from core.time import db_now
 from escalations import engine
+from escalations.handoff import handoff_notices_due
 from escalations.services import engine_alert_admins
 
 WATCHDOG_STALE_SECONDS = 60
@@ -53,3 +54,8 @@ def engine_watchdog() -> int:
     if queued:
         engine.deliver_due(now)
     return queued
+
+
+@shared_task(name="escalations.handoff_notices", acks_late=True, ignore_result=True)
+def handoff_notices() -> int:
+    return handoff_notices_due(db_now())

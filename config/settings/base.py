@@ -238,6 +238,11 @@ CELERY_BEAT_SCHEDULE["escalations.schedule_spans_refresh"] = {
     "schedule": timedelta(hours=1),
     "options": {"expires": 3000},
 }
+CELERY_BEAT_SCHEDULE["escalations.handoff_notices"] = {
+    "task": "escalations.handoff_notices",
+    "schedule": 60.0,
+    "options": {"queue": "delivery", "expires": 50},
+}
 CELERY_BEAT_SCHEDULE["postmortems.reminders_tick"] = {"task": "postmortems.reminders_tick", "schedule": 60.0, "options": {"expires": 50}}
 
 # --- email ---------------------------------------------------------------------------

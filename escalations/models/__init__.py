@@ -60,3 +60,6 @@ __all__ += [
     "Urgency",
     "WebhookFormat",
 ]
+from escalations.models.handoff import HandoffNote  # noqa: E402
+
+__all__ += ["HandoffNote"]
