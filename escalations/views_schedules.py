@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.errors import ApplicationError, Forbidden, NotFound
-from escalations import oncall, schedule_selectors, schedule_services
+from escalations import handoff, oncall, schedule_selectors, schedule_services
 from escalations.models import ICalFeedToken, Schedule
 
 TIMELINE_DAYS = 14
@@ -37,6 +37,14 @@ class OverrideForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["user"].queryset = schedule_selectors.user_choices()
+
+
+class HandoffNoteForm(forms.Form):
+    body = forms.CharField(
+        label="Note for whoever is on call next",
+        max_length=handoff.NOTE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
 
 
 def _apply_errors(form: forms.Form, exc: ApplicationError) -> None:
@@ -123,6 +131,8 @@ def _detail_context(request, schedule: Schedule, **extra: Any) -> dict:
         "feed_tokens": schedule_selectors.ical_token_list(user=request.user, schedule=schedule),
         "personal_tokens": schedule_selectors.ical_token_list(user=request.user, schedule=None),
         "now": now,
+        "handoff_notes": handoff.handoff_notes_pending(schedule=schedule),
+        "note_form": HandoffNoteForm(),
     }
     context.update(extra)
     return context
@@ -165,6 +175,25 @@ def schedule_detail(request, pk: int):
             return redirect("schedules:detail", pk=schedule.pk)
     schedule.refresh_from_db()
     return render(request, "escalations/schedule_detail.html", _detail_context(request, schedule, form=form))
+
+
+@login_required
+@require_POST
+def handoff_note_create(request, pk: int):
+    _require(request, "escalations.view_schedule")
+    schedule = schedule_selectors.schedule_get_detailed(pk=pk)
+    form = HandoffNoteForm(request.POST)
+    if form.is_valid():
+        try:
+            handoff.handoff_notes_add(actor=request.user, schedule=schedule, body=form.cleaned_data["body"])
+        except ApplicationError as exc:
+            if exc.status_code != 400:
+                raise
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, "Handoff note saved; the next person on call gets it at the shift change.")
+            return redirect("schedules:detail", pk=schedule.pk)
+    return render(request, "escalations/schedule_detail.html", _detail_context(request, schedule, note_form=form), status=400)
 
 
 @login_required

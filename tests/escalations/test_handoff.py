@@ -147,3 +147,28 @@ def test_a_note_is_validated_and_audited(schedule, alice, make_user):
     note = handoff_notes_add(actor=alice, schedule=schedule, body="All quiet.")
     assert (note.author, note.body, note.consumed_at) == (alice, "All quiet.", None)
     assert AuditEvent.objects.filter(action="handoff_note.create", object_id=str(note.pk), actor=alice).exists()
+
+
+def test_the_schedule_page_takes_a_handoff_note(client, schedule, alice):
+    client.force_login(alice)
+    page = client.get(f"/schedules/{schedule.pk}/").content.decode()
+    assert "Leave a handoff note" in page
+
+    response = client.post(f"/schedules/{schedule.pk}/handoff-notes/", {"body": "Bot wave is slowing <b>down</b>."})
+    assert response.status_code == 302
+    page = client.get(response["Location"]).content.decode()
+    assert "Bot wave is slowing &lt;b&gt;down&lt;/b&gt;." in page
+    assert HandoffNote.objects.get().author == alice
+
+
+def test_a_blank_note_is_a_form_error_and_strangers_are_refused(client, schedule, alice, make_user):
+    client.force_login(alice)
+    response = client.post(f"/schedules/{schedule.pk}/handoff-notes/", {"body": "   "})
+    assert response.status_code == 400
+    assert 'id="handoff-note-form"' in response.content.decode()
+    assert "This field is required." in response.content.decode()
+    assert client.post("/schedules/424242/handoff-notes/", {"body": "hi"}).status_code == 404
+
+    client.force_login(make_user("nobody"))
+    assert client.post(f"/schedules/{schedule.pk}/handoff-notes/", {"body": "hi"}).status_code == 403
+    assert not HandoffNote.objects.exists()
