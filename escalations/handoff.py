@@ -70,7 +70,8 @@ def shift_changes(*, schedule: Schedule, now: datetime) -> list[ShiftChange]:
         if shift.user_id in before:
             continue
         changes.append(ShiftChange(user_id=shift.user_id, start=shift.start.astimezone(UTC), outgoing_ids=frozenset(before)))
-    return changes
+    # One order for every run, so two runs racing wait on each other instead of deadlocking.
+    return sorted(changes, key=lambda c: (c.start, c.user_id))
 
 
 def _incident_line(incident: Incident) -> str:

@@ -1,9 +1,11 @@
 """Shift handoff notices: one per incoming person per shift change, listing what they
 inherit without leaking restricted incidents."""
 
+import threading
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
+from django.db import connection
 
 from accounts.models import Clearance
 from core.errors import Forbidden, ValidationError
@@ -118,8 +120,7 @@ def test_restricted_incidents_carry_no_detail_and_stay_hidden_from_the_uncleared
     assert not any("Secret" in n.text for n in Notification.objects.all())
 
 
-def test_two_runs_at_once_still_send_once(schedule, bob):
-    # The second run's insert meets the first's key: same instant, same key, no second row.
+def test_a_repeated_run_at_the_same_instant_sends_once(schedule, bob):
     assert handoff_notices_due(HANDOFF) + handoff_notices_due(HANDOFF) == 1
     assert OutgoingMessage.objects.filter(idempotency_key__startswith="handoff:").count() == 1
 
@@ -172,3 +173,29 @@ def test_a_blank_note_is_a_form_error_and_strangers_are_refused(client, schedule
     client.force_login(make_user("nobody"))
     assert client.post(f"/schedules/{schedule.pk}/handoff-notes/", {"body": "hi"}).status_code == 403
     assert not HandoffNote.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_runs_racing_send_one_notice_and_hand_each_note_over_once(schedule, alice, bob):
+    handoff_notes_add(actor=alice, schedule=schedule, body="Check the queue backlog.")
+    barrier = threading.Barrier(2)
+    sent: list[int] = []
+
+    def run():
+        try:
+            barrier.wait(timeout=5)
+            sent.append(handoff_notices_due(HANDOFF))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+
+    assert sorted(sent) == [0, 1]
+    notice = _notices(bob).get()
+    assert "- alice: Check the queue backlog." in notice.payload["lines"]
+    assert Notification.objects.filter(user=bob, kind="handoff").count() == 1
+    assert HandoffNote.objects.get().consumed_at == HANDOFF
