@@ -69,7 +69,8 @@ def shift_changes(*, schedule: Schedule, now: datetime) -> list[ShiftChange]:
         before = {s.user_id for s in shifts if s.start < shift.start <= s.end}
         if shift.user_id in before:
             continue
-        changes.append(ShiftChange(user_id=shift.user_id, start=shift.start.astimezone(UTC), outgoing_ids=frozenset(before)))
+        after = {s.user_id for s in shifts if s.start <= shift.start < s.end}
+        changes.append(ShiftChange(user_id=shift.user_id, start=shift.start.astimezone(UTC), outgoing_ids=frozenset(before - after)))
     # One order for every run, so two runs racing wait on each other instead of deadlocking.
     return sorted(changes, key=lambda c: (c.start, c.user_id))
 
