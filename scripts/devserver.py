@@ -32,10 +32,16 @@ DEMO_LOGINS = ("manager", "reviewer", "responder", "lead", "analyst", "admin")
 STOP_GRACE_SECONDS = 10
 
 log = logging.getLogger("devserver")
+# The launcher's own status lines go to stdout with a fixed prefix, whatever the root level.
+_console = logging.StreamHandler(sys.stdout)
+_console.setFormatter(logging.Formatter("[make run] %(message)s"))
+log.addHandler(_console)
+log.setLevel(logging.INFO)
+log.propagate = False
 
 
 def say(message: str) -> None:
-    print(f"[make run] {message}", flush=True)
+    log.info(message)
 
 
 def prepare_folders(run: Path) -> None:
