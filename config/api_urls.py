@@ -11,4 +11,6 @@ urlpatterns = [
     path("", include("escalations.api.urls")),
     path("", include("incidents.api.urls")),
     path("", include("postmortems.api.urls")),
+    path("", include("integrations.api.urls")),
+    path("", include("dashboards.api.urls")),
 ]

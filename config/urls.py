@@ -12,6 +12,8 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("api/v1/", include("config.api_urls")),
     path("postmortems/", include("postmortems.urls")),
+    path("dashboards/", include("dashboards.urls")),
+    path("integrations/", include("integrations.urls")),
     path("", include("incidents.urls_collab")),
     path("schedules/", include("escalations.urls_schedules")),
     path("admin/", admin.site.urls),

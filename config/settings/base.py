@@ -33,6 +33,8 @@ INSTALLED_APPS = [
     "incidents",
     "escalations",
     "postmortems",
+    "integrations",
+    "dashboards",
 ]
 
 MIDDLEWARE = [
