@@ -10,6 +10,8 @@ from django.template.loader import get_template
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from incidents.queue_deadlines import QueueDeadline
+
 register = template.Library()
 
 
@@ -25,8 +27,11 @@ def include_if_exists(context: template.Context, name: str) -> str:
 
 @register.filter
 def next_deadline(incident: Any) -> datetime | None:
-    """The nearest deadline: the selector's SLA annotation when present, else a media
-    inquiry's reporter deadline; None when the incident carries neither."""
+    """The nearest deadline: a registered provider's (queue_deadlines, the SLA clocks) when
+    attached, else a media inquiry's reporter deadline; None when the incident carries neither."""
+    attached = getattr(incident, "queue_deadline", None)
+    if isinstance(attached, QueueDeadline):
+        return attached.due_at
     annotated = getattr(incident, "next_deadline", None)
     if isinstance(annotated, datetime):
         return annotated
@@ -37,6 +42,16 @@ def next_deadline(incident: Any) -> datetime | None:
         except ValueError:
             return None
     return None
+
+
+@register.filter
+def row_deadline(incident: Any) -> QueueDeadline | None:
+    """The deadline a queue row shows, with what it is for and when it turns to warning."""
+    attached = getattr(incident, "queue_deadline", None)
+    if isinstance(attached, QueueDeadline):
+        return attached
+    due = next_deadline(incident)
+    return QueueDeadline(due_at=due, warn_at=None, state="running", label="Reporter deadline") if due else None
 
 
 @register.filter

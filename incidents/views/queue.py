@@ -26,6 +26,7 @@ from incidents import lifecycle
 from incidents.forms import SavedViewForm, SeverityForm, TransitionForm, add_service_errors
 from incidents.models import Channel, Incident, Severity, Status
 from incidents.models_saved_views import SavedView
+from incidents.queue_deadlines import deadlines_attach
 from incidents.selectors import harm_category_list, incident_list_visible
 from incidents.services import incident_assign_commander, incident_set_severity, incident_transition
 from incidents.severity import severity_propose
@@ -132,7 +133,9 @@ def _page(request: HttpRequest, qs: QuerySet[Incident]) -> tuple[list[Incident],
         qs = _after_cursor(qs, cursor, keys)
     rows = list(qs[: PAGE_SIZE + 1])
     next_cursor = _encode_cursor(rows[PAGE_SIZE - 1], keys) if len(rows) > PAGE_SIZE else None
-    return rows[:PAGE_SIZE], next_cursor
+    rows = rows[:PAGE_SIZE]
+    deadlines_attach(rows)  # one query per registered provider (the SLA clocks), whatever the page size
+    return rows, next_cursor
 
 
 def _etag(request: HttpRequest, qs: QuerySet[Incident]) -> str:
@@ -215,6 +218,7 @@ def queue_rows(request: HttpRequest) -> HttpResponse:
 
 def _row_response(request: HttpRequest, pk: int, *, status: int = 200) -> HttpResponse:
     incident = visible_incident(request, pk)
+    deadlines_attach([incident])
     return render(request, "incidents/_queue_row.html", {"incident": incident, **_row_context(request)}, status=status)
 
 
@@ -294,6 +298,7 @@ def queue_triage(request: HttpRequest, pk: int) -> HttpResponse:
             status = exc.status_code if exc.status_code == 409 else FORM_ERROR_STATUS
         else:
             incident = visible_incident(request, pk)
+            deadlines_attach([incident])
             return render_partial(
                 request,
                 "incidents/_queue_triage_done.html",

@@ -70,9 +70,18 @@
       var due = Date.parse(el.dataset.deadline);
       if (isNaN(due)) { return; }
       var left = due - now;
-      el.classList.toggle("sla-breach", left < 0);
-      el.classList.toggle("sla-warn", left >= 0 && left < 3600 * 1000);
-      el.classList.toggle("sla-ok", left >= 3600 * 1000);
+      var state = el.dataset.state || "running";
+      // An SLA clock says when its warning starts (data-warn); other deadlines warn in the last hour.
+      var warn = el.dataset.warn ? Date.parse(el.dataset.warn) : due - 3600 * 1000;
+      var breached = state === "breached" || (state === "running" && left < 0);
+      var warning = !breached && state === "running" && now >= warn;
+      el.classList.toggle("sla-paused", state === "paused");
+      el.classList.toggle("sla-met", state === "met");
+      el.classList.toggle("sla-breach", breached);
+      el.classList.toggle("sla-warn", warning);
+      el.classList.toggle("sla-ok", state === "running" && !breached && !warning);
+      if (state === "paused") { el.textContent = "paused"; return; }
+      if (state === "met") { el.textContent = "met"; return; }
       el.textContent = left < 0 ? "overdue " + fmt(left) : fmt(left) + " left";
     });
   }
