@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 
-from accounts.models import ApiToken, Clearance, Compartment, Team, TeamMembership, User
+from accounts.models import ApiToken, Clearance, Compartment, ExternalIdentity, Team, TeamMembership, User
 
 
 @admin.register(User)
@@ -29,11 +29,18 @@ class CompartmentAdmin(admin.ModelAdmin):
 
 @admin.register(Clearance)
 class ClearanceAdmin(admin.ModelAdmin):
-    list_display = ("user", "compartment", "expires_at", "revoked_at", "granted_by")
-    list_filter = ("compartment",)
+    list_display = ("user", "compartment", "source", "expires_at", "revoked_at", "granted_by")
+    list_filter = ("compartment", "source")
 
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
     list_display = ("name", "user", "prefix", "scopes", "expires_at", "last_used_at", "revoked_at")
     readonly_fields = ("prefix", "digest", "created_at", "last_used_at")
+
+
+@admin.register(ExternalIdentity)
+class ExternalIdentityAdmin(admin.ModelAdmin):
+    list_display = ("user", "issuer", "subject", "last_login_at")
+    readonly_fields = ("issuer", "subject", "groups", "created_at", "last_login_at")
+    search_fields = ("user__username", "subject")

@@ -104,6 +104,11 @@ class Clearance(TimeStampedModel):
     reason = models.CharField(max_length=300, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # "sso" clearances follow the identity provider's group claim at every sign-in;
+    # "manual" ones are granted and revoked by people and never touched by SSO.
+    source = models.CharField(
+        max_length=10, choices=[("manual", "Granted by a person"), ("sso", "Identity provider group")], default="manual"
+    )
 
     objects = ClearanceQuerySet.as_manager()
 
@@ -154,3 +159,21 @@ class ApiToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None and self.expires_at > timezone.now()
+
+
+class ExternalIdentity(models.Model):
+    """A user's account at an OpenID Connect provider: (issuer, subject) is stable where
+    an email address is not, so sign-in matches on it."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="external_identities")
+    issuer = models.CharField(max_length=300)
+    subject = models.CharField(max_length=255)
+    groups = ArrayField(models.CharField(max_length=200), default=list, blank=True, help_text="The group claim at the last sign-in")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_login_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["issuer", "subject"], name="uniq_external_identity")]
+
+    def __str__(self) -> str:
+        return f"{self.user} at {self.issuer}"

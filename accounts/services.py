@@ -3,15 +3,16 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import ApiToken, Clearance, Compartment, User, validate_time_zone
+from accounts.models import ApiToken, Clearance, Compartment, ExternalIdentity, User, validate_time_zone
 from core.audit import audit_record
-from core.errors import NotFound, ValidationError
+from core.errors import Forbidden, NotFound, ValidationError
 
 TOKEN_PREFIX = "fbk_"  # noqa: S105 - a public marker, not a secret
 
@@ -212,3 +213,122 @@ def totp_device_remove(*, actor: User) -> int:
     if deleted:
         audit_record(actor=actor, action="otp.device_remove", obj=actor, after={"devices_removed": deleted})
     return deleted
+
+
+# --- single sign-on -----------------------------------------------------------------
+
+
+def _sso_username(claims: dict[str, Any]) -> str:
+    base = str(claims.get("preferred_username") or str(claims.get("email") or "").split("@")[0] or "user")
+    base = "".join(c for c in base if c.isalnum() or c in "._-@+")[:140] or "user"
+    candidate, n = base, 1
+    while User.objects.filter(username__iexact=candidate).exists():
+        n += 1
+        candidate = f"{base}{n}"
+    return candidate
+
+
+def _sso_claim_groups(claims: dict[str, Any], claim: str) -> list[str]:
+    value = claims.get(claim) or []
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list):
+        raise ValidationError.for_field(claim, f"The '{claim}' claim must be a list of group names.")
+    return sorted({str(v)[:200] for v in value if isinstance(v, str | int)})
+
+
+@transaction.atomic
+def sso_sign_in(
+    *,
+    issuer: str,
+    claims: dict[str, Any],
+    role_map: dict[str, list[str]],
+    compartment_map: dict[str, list[str]],
+    groups_claim: str = "groups",
+) -> User:
+    """The user for verified ID-token claims: matched by (issuer, subject), else linked to
+    the one local account with the same verified email, else created. Roles follow the
+    group claim through ``role_map`` (the identity provider is then the source of truth
+    for role groups); clearances follow ``compartment_map`` for those the provider
+    granted, and clearances granted by people are never touched."""
+    from django.contrib.auth.models import Group
+
+    from accounts.roles import Role
+
+    subject = str(claims.get("sub") or "")
+    if not subject or len(subject) > 255:
+        raise ValidationError.for_field("sub", "The identity provider sent no usable subject.")
+    groups = _sso_claim_groups(claims, groups_claim)
+    identity = ExternalIdentity.objects.select_for_update().select_related("user").filter(issuer=issuer, subject=subject).first()
+    created = False
+    if identity is not None:
+        user = identity.user
+    else:
+        email = str(claims.get("email") or "").strip()
+        matches = list(User.objects.filter(email__iexact=email)[:2]) if email and claims.get("email_verified") is True else []
+        if len(matches) == 1:
+            user = matches[0]
+        else:
+            user = User(username=_sso_username(claims), email=email[:254])
+            user.set_unusable_password()
+            user.save()
+            created = True
+        identity = ExternalIdentity.objects.create(user=user, issuer=issuer, subject=subject)
+        audit_record(
+            actor=user, action="sso.link" if not created else "sso.create_user", obj=user, after={"issuer": issuer, "subject": subject}
+        )
+    if not user.is_active:
+        raise Forbidden("This account is deactivated in Firebreak.")
+
+    now = timezone.now()
+    name = str(claims.get("name") or "").strip()[:150]
+    zone = str(claims.get("zoneinfo") or "")
+    changed = []
+    if name and user.display_name != name:
+        user.display_name = name
+        changed.append("display_name")
+    if zone and zone != user.time_zone:
+        try:
+            validate_time_zone(zone)
+        except Exception:  # noqa: BLE001 - a provider's odd zone is ignored, not fatal
+            zone = ""
+        if zone:
+            user.time_zone = zone
+            changed.append("time_zone")
+    if changed:
+        user.save(update_fields=changed)
+
+    if role_map:
+        role_names = {r.value for r in Role}
+        wanted = {role for g in groups for role in role_map.get(g, []) if role in role_names}
+        current = set(user.groups.filter(name__in=role_names).values_list("name", flat=True))
+        if wanted != current:
+            user.groups.remove(*Group.objects.filter(name__in=current - wanted))
+            user.groups.add(*Group.objects.filter(name__in=wanted - current))
+            audit_record(actor=user, action="sso.roles", obj=user, before={"roles": sorted(current)}, after={"roles": sorted(wanted)})
+
+    if compartment_map:
+        wanted_slugs = {slug for g in groups for slug in compartment_map.get(g, [])}
+        mapped_slugs = {slug for slugs in compartment_map.values() for slug in slugs}
+        open_sso = {
+            c.compartment.slug: c
+            for c in Clearance.objects.select_for_update()
+            .select_related("compartment")
+            .filter(user=user, source="sso", revoked_at__isnull=True)
+        }
+        for slug in sorted(mapped_slugs - wanted_slugs):
+            if slug in open_sso:
+                clearance = open_sso[slug]
+                clearance.revoked_at = now
+                clearance.save(update_fields=["revoked_at", "updated_at"])
+                audit_record(actor=user, action="sso.clearance_revoke", obj=clearance, after={"compartment": slug})
+        has_open = set(Clearance.objects.filter(user=user, revoked_at__isnull=True).values_list("compartment__slug", flat=True))
+        for compartment in Compartment.objects.filter(slug__in=wanted_slugs - has_open):
+            clearance = Clearance.objects.create(
+                user=user, compartment=compartment, source="sso", reason=f"Identity provider group ({issuer})"[:300]
+            )
+            audit_record(actor=user, action="sso.clearance_grant", obj=clearance, after={"compartment": compartment.slug})
+
+    identity.groups, identity.last_login_at = groups, now
+    identity.save(update_fields=["groups", "last_login_at"])
+    return user
