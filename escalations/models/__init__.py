@@ -63,3 +63,32 @@ __all__ += [
 from escalations.models.handoff import HandoffNote  # noqa: E402
 
 __all__ += ["HandoffNote"]
+from escalations.models.sla import (  # noqa: E402
+    BusinessCalendar,
+    Holiday,
+    LegalClock,
+    LegalClockVersion,
+    SLAClock,
+    SLAClockEvent,
+    SLAClockEventKind,
+    SLAClockState,
+    SLAMetric,
+    SLAPolicy,
+    SLAStartFrom,
+    SLATarget,
+)
+
+__all__ += [
+    "BusinessCalendar",
+    "Holiday",
+    "LegalClock",
+    "LegalClockVersion",
+    "SLAClock",
+    "SLAClockEvent",
+    "SLAClockEventKind",
+    "SLAClockState",
+    "SLAMetric",
+    "SLAPolicy",
+    "SLAStartFrom",
+    "SLATarget",
+]
