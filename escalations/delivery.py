@@ -99,7 +99,7 @@ def envelope_for(message: OutgoingMessage) -> Envelope:
         subject = payload.get("subject", "Firebreak: you are now on call")
         lines = [str(line) for line in payload.get("lines", [])] or [subject]
         text = lines[0]
-    elif message.kind == "alert":
+    elif message.kind in ("alert", "verify"):
         subject = payload.get("subject", "Firebreak alert")
         text = payload.get("text", subject)
         lines = [text]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from escalations.api import paging, schedules
+from escalations.api import contacts, paging, schedules
 
 urlpatterns = [
     path("schedules/", schedules.ScheduleListCreateApi.as_view(), name="api-schedules"),
@@ -18,4 +18,10 @@ urlpatterns = [
     path("pages/", paging.PageListApi.as_view(), name="api-pages"),
     path("pages/<int:pk>/", paging.PageDetailApi.as_view(), name="api-page"),
     path("pages/<int:pk>/acknowledge/", paging.PageAcknowledgeApi.as_view(), name="api-page-acknowledge"),
+    path("contact-methods/", contacts.ContactMethodListApi.as_view(), name="api-contact-methods"),
+    path("contact-methods/<int:pk>/", contacts.ContactMethodDetailApi.as_view(), name="api-contact-method"),
+    path("contact-methods/<int:pk>/send-code/", contacts.ContactMethodSendCodeApi.as_view(), name="api-contact-method-send-code"),
+    path("contact-methods/<int:pk>/verify/", contacts.ContactMethodVerifyApi.as_view(), name="api-contact-method-verify"),
+    path("notification-rules/", contacts.NotificationRuleListApi.as_view(), name="api-notification-rules"),
+    path("notification-rules/<int:pk>/", contacts.NotificationRuleDetailApi.as_view(), name="api-notification-rule"),
 ]
