@@ -401,4 +401,8 @@ class Migration(migrations.Migration):
             model_name="slaclock",
             constraint=models.UniqueConstraint(fields=("incident", "target", "cycle"), name="uniq_sla_clock_incident_target_cycle"),
         ),
+        migrations.AddConstraint(
+            model_name="slatarget",
+            constraint=models.UniqueConstraint(fields=("policy", "metric"), name="uniq_sla_target_policy_metric"),
+        ),
     ]

@@ -218,6 +218,7 @@ class SLATarget(TimeStampedModel):
     class Meta:
         ordering = ["policy", "metric", "id"]
         constraints = [
+            models.UniqueConstraint(fields=["policy", "metric"], name="uniq_sla_target_policy_metric"),
             models.CheckConstraint(condition=Q(warn_pct__gte=1) & Q(warn_pct__lte=99), name="sla_target_warn_pct_range"),
             models.CheckConstraint(condition=Q(duration__isnull=True) | Q(duration__gt=timedelta(0)), name="sla_target_duration_positive"),
             models.CheckConstraint(
