@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from integrations.api import views
+
+urlpatterns = [
+    path("integrations/alertmanager/", views.AlertmanagerWebhookApi.as_view(), name="integrations-alertmanager"),
+    path("integrations/pagerduty/enqueue/", views.PagerDutyEnqueueApi.as_view(), name="integrations-pagerduty"),
+]

@@ -1,0 +1,506 @@
+"""Every write of the integrations app: monitoring webhooks mapped onto incidents, and
+inbound mail turned into intakes, threaded replies or quarantine entries.
+
+Each entry point is one transaction. Deduplication rows (AlertLink, InboundMessage) are
+claimed with INSERT … ON CONFLICT DO NOTHING before anything else is written, so a
+replayed webhook or a message polled twice waits on the unique index and then finds the
+first one's result instead of creating a second incident."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils.dateparse import parse_datetime
+
+from accounts.models import ApiToken, Region
+from core.audit import audit_record
+from core.errors import NotFound, ValidationError
+from core.time import db_now
+from incidents.models import Channel, Incident, Surface
+from incidents.services import incident_acknowledge, intake_submit, timeline_record
+from integrations.models import (
+    AlertLink,
+    AlertSource,
+    AlertSourceKind,
+    AlertState,
+)
+
+TITLE_MAX = 300
+SUMMARY_MAX = 20_000
+ALERT_TIMELINE_KIND = "alert"
+MAIL_TIMELINE_KIND = "email"
+
+# Monitoring severities → SEV1 (highest) … SEV4. PagerDuty's four are exact; Alertmanager
+# has no standard, so the common label values are mapped and anything else is proposed.
+SEVERITY_MAP = {
+    "critical": 1,
+    "sev1": 1,
+    "p1": 1,
+    "page": 1,
+    "error": 2,
+    "high": 2,
+    "major": 2,
+    "sev2": 2,
+    "p2": 2,
+    "warning": 3,
+    "warn": 3,
+    "medium": 3,
+    "minor": 3,
+    "sev3": 3,
+    "p3": 3,
+    "info": 4,
+    "low": 4,
+    "sev4": 4,
+    "p4": 4,
+}
+PAGERDUTY_SEVERITIES = ("critical", "error", "warning", "info")
+PAGERDUTY_ACTIONS = ("trigger", "acknowledge", "resolve")
+COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
+REFERENCE_RE = re.compile(r"\bINC-(\d{4})-(\d{5,7})\b")
+MESSAGE_ID_RE = re.compile(r"<[^<>\s]{1,990}>")
+
+
+def _sha256(data: Any) -> str:
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _clean_text(value: Any, limit: int) -> str:
+    """Plain text without NUL and other C0 controls (tabs and newlines kept)."""
+    text = "" if value is None else str(value)
+    text = "".join(ch for ch in text if ch in "\n\t" or (ord(ch) >= 32 and ord(ch) != 127))
+    return text.strip()[:limit]
+
+
+# --- monitoring webhooks ------------------------------------------------------------------
+
+
+@dataclass
+class AlertOutcome:
+    incident: Incident | None
+    created: bool
+    replayed: bool
+    dedup_key: str
+    message: str
+    changes: list[str] = field(default_factory=list)
+
+
+def _source(kind: str, token: ApiToken) -> AlertSource:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO integrations_alertsource (kind, token_id, name, created_at, events_received) "
+            "VALUES (%s, %s, %s, now(), 0) ON CONFLICT (kind, token_id) DO NOTHING",
+            [kind, token.pk, token.name[:200]],
+        )
+    return AlertSource.objects.select_for_update().get(kind=kind, token=token)
+
+
+def _claim_link(source: AlertSource, key: str, label: str) -> tuple[AlertLink, bool]:
+    """The link row for a dedup key, locked; created True when this call inserted it."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO integrations_alertlink (source_id, dedup_key, label, state, created_at, last_event_at, "
+            "last_payload_sha256, events) VALUES (%s, %s, %s, %s, now(), now(), '', 0) "
+            "ON CONFLICT (source_id, dedup_key) DO NOTHING RETURNING id",
+            [source.pk, key, label[:500], AlertState.TRIGGERED],
+        )
+        row = cursor.fetchone()
+    link = AlertLink.objects.select_for_update(of=("self",)).select_related("incident").get(source=source, dedup_key=key)
+    return link, row is not None
+
+
+def _severity_of(value: Any) -> int | None:
+    if value in (None, ""):
+        return None
+    return SEVERITY_MAP.get(str(value).strip().lower())
+
+
+def _harm_category_of(value: Any) -> str:
+    from incidents.models import HarmCategory
+
+    slug = str(value or "").strip().lower().replace("_", "-")
+    if slug and HarmCategory.objects.filter(slug=slug, active=True).exists():
+        return slug
+    return "other"
+
+
+def _countries_of(value: Any) -> list[str]:
+    if not isinstance(value, str):
+        return []
+    return [c for c in (p.strip().upper() for p in value.split(",")) if COUNTRY_RE.match(c)][:50]
+
+
+def _surfaces_of(value: Any) -> list[str]:
+    if not isinstance(value, str):
+        return []
+    return [s for s in (p.strip().lower() for p in value.split(",")) if s in Surface.values]
+
+
+def _past_time(value: Any, now: datetime) -> str | None:
+    if not isinstance(value, str) or not value:
+        return None
+    text = value.strip()
+    if re.search(r"[+-]\d{4}$", text):  # PagerDuty examples write +0000
+        text = text[:-2] + ":" + text[-2:]
+    try:
+        parsed = parse_datetime(text)
+    except ValueError:
+        return None
+    if parsed is None or parsed.year < 2000 or parsed > now:
+        return None
+    return parsed.isoformat()
+
+
+def _require_dict(value: Any, name: str, *, required: bool = True) -> dict:
+    if value is None and not required:
+        return {}
+    if not isinstance(value, dict):
+        raise ValidationError.for_field(name, f"'{name}' must be an object.")
+    return value
+
+
+def _require_str(value: Any, name: str, *, max_length: int, required: bool = True) -> str:
+    if value in (None, "") and not required:
+        return ""
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError.for_field(name, f"'{name}' is required as a non-empty string.")
+    if len(value) > max_length:
+        raise ValidationError.for_field(name, f"'{name}' is longer than {max_length} characters.")
+    if "\x00" in value:
+        raise ValidationError.for_field(name, f"'{name}' contains a NUL character.")
+    return value.strip()
+
+
+def _string_map(value: Any, name: str, *, required: bool) -> dict[str, str]:
+    if value is None and not required:
+        return {}
+    if not isinstance(value, dict) or (required and not value):
+        raise ValidationError.for_field(name, f"'{name}' is required: an object of label names to string values.")
+    out: dict[str, str] = {}
+    for key, item in value.items():
+        if not isinstance(item, str) or len(key) > 200 or len(item) > 5000 or "\x00" in key or "\x00" in item:
+            raise ValidationError.for_field(f"{name}.{key}"[:200], "Label and annotation values are strings of at most 5000 characters.")
+        out[key] = item
+    return out
+
+
+def _alertmanager_parse(payload: Any) -> dict[str, Any]:
+    body = _require_dict(payload, "body")
+    version = body.get("version")
+    if version != "4":
+        raise ValidationError.for_field("version", 'Only Alertmanager webhook payload version "4" is understood.')
+    status = body.get("status")
+    if status not in ("firing", "resolved"):
+        raise ValidationError.for_field("status", "'status' must be 'firing' or 'resolved'.")
+    group_key = _require_str(body.get("groupKey"), "groupKey", max_length=10_000)
+    alerts = body.get("alerts")
+    if not isinstance(alerts, list) or not alerts:
+        raise ValidationError.for_field("alerts", "'alerts' must be a non-empty list.")
+    if len(alerts) > 1000:
+        raise ValidationError.for_field("alerts", "At most 1000 alerts per notification.")
+    common_labels = _string_map(body.get("commonLabels"), "commonLabels", required=False)
+    common_annotations = _string_map(body.get("commonAnnotations"), "commonAnnotations", required=False)
+    parsed = []
+    for i, alert in enumerate(alerts):
+        alert = _require_dict(alert, f"alerts[{i}]")
+        labels = _string_map(alert.get("labels"), f"alerts[{i}].labels", required=True)
+        if not labels.get("alertname"):
+            raise ValidationError.for_field(f"alerts[{i}].labels.alertname", "Every alert needs an 'alertname' label.")
+        alert_status = alert.get("status", status)
+        if alert_status not in ("firing", "resolved"):
+            raise ValidationError.for_field(f"alerts[{i}].status", "An alert's status is 'firing' or 'resolved'.")
+        fingerprint = alert.get("fingerprint")
+        if fingerprint in (None, ""):
+            fingerprint = _sha256(labels)[:16]
+        fingerprint = _require_str(fingerprint, f"alerts[{i}].fingerprint", max_length=200)
+        parsed.append(
+            {
+                "status": alert_status,
+                "labels": labels,
+                "annotations": _string_map(alert.get("annotations"), f"alerts[{i}].annotations", required=False),
+                "fingerprint": fingerprint,
+                "startsAt": alert.get("startsAt"),
+                "generatorURL": alert.get("generatorURL") if isinstance(alert.get("generatorURL"), str) else "",
+            }
+        )
+    return {
+        "status": status,
+        "group_key": group_key,
+        "receiver": body.get("receiver") if isinstance(body.get("receiver"), str) else "",
+        "external_url": body.get("externalURL") if isinstance(body.get("externalURL"), str) else "",
+        "common_labels": common_labels,
+        "common_annotations": common_annotations,
+        "alerts": parsed,
+    }
+
+
+def _alertmanager_incident_data(parsed: dict[str, Any], now: datetime) -> dict[str, Any]:
+    first = next((a for a in parsed["alerts"] if a["status"] == "firing"), parsed["alerts"][0])
+    labels = {**first["labels"], **parsed["common_labels"]}
+    annotations = {**first["annotations"], **parsed["common_annotations"]}
+    title = annotations.get("summary") or labels["alertname"]
+    lines = [annotations.get("description", "")]
+    lines.append("Labels: " + ", ".join(f"{k}={v}" for k, v in sorted(labels.items())))
+    if annotations.get("runbook_url"):
+        lines.append(f"Runbook: {annotations['runbook_url']}")
+    if first["generatorURL"]:
+        lines.append(f"Source: {first['generatorURL']}")
+    data: dict[str, Any] = {
+        "title": _clean_text(title, TITLE_MAX) or "Alert",
+        "summary": _clean_text("\n\n".join(x for x in lines if x), SUMMARY_MAX),
+        "channel": labels["channel"] if labels.get("channel") in Channel.values else Channel.INTERNAL_DETECTION,
+        "harm_category": _harm_category_of(labels.get("harm_category")),
+        "countries": _countries_of(labels.get("country") or labels.get("countries")),
+        "surfaces": _surfaces_of(labels.get("surface") or labels.get("surfaces")),
+        "intake_details": {
+            "source": "Prometheus Alertmanager",
+            "alertname": labels["alertname"][:2000],
+            "group_key": parsed["group_key"][:2000],
+        },
+    }
+    severity = _severity_of(labels.get("severity"))
+    if severity:
+        data["severity"] = severity
+    region = (labels.get("region") or "").strip().lower()
+    if region in Region.values:
+        data["region"] = region
+    if labels.get("hashtag"):
+        data["hashtags"] = [labels["hashtag"][:140]]
+    started = _past_time(first.get("startsAt"), now)
+    if started:
+        data["first_signal_at"] = started
+    return data
+
+
+def _link_event(link: AlertLink, incident: Incident | None, state: str, payload_hash: str, now: datetime) -> None:
+    link.incident = incident
+    link.state = state
+    link.last_payload_sha256 = payload_hash
+    link.last_event_at = now
+    link.events += 1
+    link.save(update_fields=["incident", "state", "last_payload_sha256", "last_event_at", "events"])
+
+
+def _source_seen(source: AlertSource, now: datetime) -> None:
+    AlertSource.objects.filter(pk=source.pk).update(last_event_at=now, events_received=source.events_received + 1)
+
+
+def _create_incident(*, actor: Any, data: dict[str, Any], key: str) -> Incident:
+    incident, _ = intake_submit(actor=actor, data=data, idempotency_key=None)
+    return incident
+
+
+@transaction.atomic
+def alertmanager_receive(*, actor: Any, token: ApiToken, payload: Any) -> AlertOutcome:
+    """One Alertmanager notification. The group (groupKey) opens at most one incident;
+    each alert's fingerprint is linked to it, so alerts seen again, resolved or firing
+    anew are recorded on that incident's timeline."""
+    parsed = _alertmanager_parse(payload)
+    now = db_now()
+    payload_hash = _sha256(payload)
+    source = _source(AlertSourceKind.ALERTMANAGER, token)
+    group_key = "group:" + hashlib.sha256(parsed["group_key"].encode()).hexdigest()
+    group, _ = _claim_link(source, group_key, parsed["group_key"])
+    if group.last_payload_sha256 == payload_hash:
+        return AlertOutcome(group.incident, False, True, group_key, "Already received; nothing changed.")
+
+    fingerprints = {a["fingerprint"]: a for a in parsed["alerts"]}
+    links: dict[str, tuple[AlertLink, bool]] = {fp: _claim_link(source, "alert:" + fp, fp) for fp in sorted(fingerprints)}
+    incident = group.incident or next((link.incident for link, _ in links.values() if link.incident is not None), None)
+    created = False
+    firing = [fp for fp, a in fingerprints.items() if a["status"] == "firing"]
+    if incident is None and firing:
+        incident = _create_incident(actor=actor, data=_alertmanager_incident_data(parsed, now), key=group_key)
+        created = True
+
+    newly_firing, resolved = [], []
+    for fp, (link, link_created) in links.items():
+        alert = fingerprints[fp]
+        if alert["status"] == "firing" and (link_created or link.state == AlertState.RESOLVED or link.incident is None):
+            newly_firing.append(alert)
+        if alert["status"] == "resolved" and link.state != AlertState.RESOLVED:
+            resolved.append(alert)
+        state = (
+            AlertState.RESOLVED
+            if alert["status"] == "resolved"
+            else (link.state if not link_created and link.state != AlertState.RESOLVED else AlertState.TRIGGERED)
+        )
+        _link_event(link, incident, state, _sha256(alert), now)
+
+    changes: list[str] = []
+    if incident is not None and not created and newly_firing:
+        names = ", ".join(sorted({a["labels"]["alertname"] for a in newly_firing}))
+        summary = f"Alertmanager: {len(newly_firing)} alert(s) firing again or newly in the group ({names})"
+        timeline_record(
+            incident=incident,
+            kind=ALERT_TIMELINE_KIND,
+            actor=actor,
+            summary=summary,
+            data={"source": "alertmanager", "fingerprints": [a["fingerprint"] for a in newly_firing]},
+            at=now,
+        )
+        changes.append("firing")
+    if incident is not None and resolved:
+        names = ", ".join(sorted({a["labels"]["alertname"] for a in resolved}))
+        all_resolved = (
+            not AlertLink.objects.filter(source=source, incident=incident, dedup_key__startswith="alert:")
+            .exclude(state=AlertState.RESOLVED)
+            .exists()
+        )
+        summary = f"Alertmanager: {len(resolved)} alert(s) resolved at the source ({names})"
+        if all_resolved:
+            summary += "; every alert of the group is now resolved"
+        timeline_record(
+            incident=incident,
+            kind=ALERT_TIMELINE_KIND,
+            actor=actor,
+            summary=summary,
+            data={"source": "alertmanager", "fingerprints": [a["fingerprint"] for a in resolved], "all_resolved": all_resolved},
+            at=now,
+        )
+        changes.append("resolved")
+    group_state = AlertState.RESOLVED if parsed["status"] == "resolved" else AlertState.TRIGGERED
+    _link_event(group, incident, group_state, payload_hash, now)
+    _source_seen(source, now)
+    audit_record(
+        actor=actor,
+        action="integrations.alertmanager",
+        obj=group,
+        after={"incident": incident.pk if incident else None, "created": created, "status": parsed["status"], "alerts": len(fingerprints)},
+    )
+    if incident is None:
+        return AlertOutcome(None, False, False, group_key, "Resolved alerts for a group with no incident; nothing opened.")
+    message = "Incident opened." if created else ("Recorded on the incident." if changes else "Already linked; nothing new.")
+    return AlertOutcome(incident, created, False, group_key, message, changes)
+
+
+def _pagerduty_parse(payload: Any) -> dict[str, Any]:
+    body = _require_dict(payload, "body")
+    routing_key = _require_str(body.get("routing_key"), "routing_key", max_length=200)
+    action = body.get("event_action")
+    if action not in PAGERDUTY_ACTIONS:
+        raise ValidationError.for_field("event_action", f"'event_action' must be one of: {', '.join(PAGERDUTY_ACTIONS)}.")
+    dedup_key = _require_str(body.get("dedup_key"), "dedup_key", max_length=255, required=action != "trigger")
+    out: dict[str, Any] = {"routing_key": routing_key, "action": action, "dedup_key": dedup_key}
+    if action == "trigger":
+        inner = _require_dict(body.get("payload"), "payload")
+        out["summary"] = _require_str(inner.get("summary"), "payload.summary", max_length=1024)
+        out["source"] = _require_str(inner.get("source"), "payload.source", max_length=255)
+        severity = inner.get("severity")
+        if severity not in PAGERDUTY_SEVERITIES:
+            raise ValidationError.for_field("payload.severity", f"'payload.severity' must be one of: {', '.join(PAGERDUTY_SEVERITIES)}.")
+        out["severity"] = severity
+        for key in ("component", "group", "class", "timestamp"):
+            out[key] = _require_str(inner.get(key), f"payload.{key}", max_length=255, required=False)
+        details = inner.get("custom_details")
+        if details is not None and len(json.dumps(details, default=str)) > 16_000:
+            raise ValidationError.for_field("payload.custom_details", "'payload.custom_details' is limited to 16,000 characters.")
+        out["custom_details"] = details
+        raw_links = body.get("links")
+        links: list[Any] = raw_links if isinstance(raw_links, list) else []
+        out["links"] = [str(link.get("href"))[:2000] for link in links[:20] if isinstance(link, dict) and isinstance(link.get("href"), str)]
+        if not dedup_key:
+            # PagerDuty makes a key up when none is sent; ours is the content's hash, so the
+            # same trigger sent twice still opens one incident.
+            out["dedup_key"] = _sha256({k: body.get(k) for k in ("payload", "links", "images", "client")})
+    return out
+
+
+def _pagerduty_incident_data(parsed: dict[str, Any], now: datetime) -> dict[str, Any]:
+    details = parsed["custom_details"]
+    lines = [f"Source: {parsed['source']}"]
+    lines += [f"{key.capitalize()}: {parsed[key]}" for key in ("component", "group", "class") if parsed[key]]
+    if details not in (None, "", {}):
+        lines.append("Details: " + (json.dumps(details, ensure_ascii=False, sort_keys=True) if not isinstance(details, str) else details))
+    lines += [f"Link: {href}" for href in parsed["links"]]
+    data: dict[str, Any] = {
+        "title": _clean_text(parsed["summary"], TITLE_MAX) or "Alert",
+        "summary": _clean_text("\n".join(lines), SUMMARY_MAX),
+        "channel": Channel.INTERNAL_DETECTION,
+        "severity": SEVERITY_MAP[parsed["severity"]],
+        "harm_category": _harm_category_of(parsed["group"]),
+        "surfaces": _surfaces_of(parsed["component"]),
+        "intake_details": {"source": f"PagerDuty Events v2: {parsed['source']}"[:2000], "dedup_key": parsed["dedup_key"][:2000]},
+    }
+    if isinstance(details, dict):
+        data["countries"] = _countries_of(details.get("country") if isinstance(details.get("country"), str) else "")
+    started = _past_time(parsed["timestamp"], now)
+    if started:
+        data["first_signal_at"] = started
+    return data
+
+
+@transaction.atomic
+def pagerduty_enqueue(*, actor: Any, token: ApiToken, payload: Any) -> AlertOutcome:
+    """One PagerDuty Events API v2 event: trigger opens (or finds) the incident for its
+    dedup_key, acknowledge acknowledges it, resolve records the resolution at the source."""
+    parsed = _pagerduty_parse(payload)
+    now = db_now()
+    payload_hash = _sha256(payload)
+    source = _source(AlertSourceKind.PAGERDUTY, token)
+    key = parsed["dedup_key"]
+    action = parsed["action"]
+    if action != "trigger":
+        link = AlertLink.objects.select_for_update(of=("self",)).select_related("incident").filter(source=source, dedup_key=key).first()
+        if link is None or link.incident is None:
+            raise NotFound(
+                f"No alert with this dedup_key was triggered here; {action} needs a trigger first.",
+                errors={"dedup_key": ["Unknown dedup_key for this intake key."]},
+            )
+        incident = link.incident
+        target = AlertState.ACKNOWLEDGED if action == "acknowledge" else AlertState.RESOLVED
+        if link.state == target or (target == AlertState.ACKNOWLEDGED and link.state == AlertState.RESOLVED):
+            return AlertOutcome(incident, False, True, key, "Already received; nothing changed.")
+        if action == "acknowledge":
+            incident_acknowledge(actor=actor, incident=incident)
+            timeline_record(
+                incident=incident,
+                kind=ALERT_TIMELINE_KIND,
+                actor=actor,
+                summary="PagerDuty: alert acknowledged at the source",
+                data={"source": "pagerduty", "dedup_key": key},
+                at=now,
+            )
+        else:
+            timeline_record(
+                incident=incident,
+                kind=ALERT_TIMELINE_KIND,
+                actor=actor,
+                summary="PagerDuty: alert resolved at the source",
+                data={"source": "pagerduty", "dedup_key": key},
+                at=now,
+            )
+        _link_event(link, incident, target, payload_hash, now)
+        _source_seen(source, now)
+        audit_record(actor=actor, action=f"integrations.pagerduty.{action}", obj=link, after={"incident": incident.pk})
+        return AlertOutcome(incident, False, False, key, f"Alert {target}.", [action])
+
+    link, _ = _claim_link(source, key, key)
+    if link.incident is not None:
+        if link.last_payload_sha256 == payload_hash or link.state != AlertState.RESOLVED:
+            return AlertOutcome(link.incident, False, True, key, "An incident is already open for this dedup_key.")
+        timeline_record(
+            incident=link.incident,
+            kind=ALERT_TIMELINE_KIND,
+            actor=actor,
+            summary="PagerDuty: alert triggered again after it resolved",
+            data={"source": "pagerduty", "dedup_key": key},
+            at=now,
+        )
+        _link_event(link, link.incident, AlertState.TRIGGERED, payload_hash, now)
+        _source_seen(source, now)
+        audit_record(
+            actor=actor, action="integrations.pagerduty.trigger", obj=link, after={"incident": link.incident.pk, "retrigger": True}
+        )
+        return AlertOutcome(link.incident, False, False, key, "Alert triggered again.", ["trigger"])
+    incident = _create_incident(actor=actor, data=_pagerduty_incident_data(parsed, now), key=key)
+    _link_event(link, incident, AlertState.TRIGGERED, payload_hash, now)
+    _source_seen(source, now)
+    audit_record(actor=actor, action="integrations.pagerduty.trigger", obj=link, after={"incident": incident.pk, "created": True})
+    return AlertOutcome(incident, True, False, key, "Incident opened.", ["trigger"])
