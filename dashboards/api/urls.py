@@ -1,3 +1,7 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from dashboards.api import views
+
+urlpatterns = [
+    path("dashboards/summary/", views.DashboardSummaryApi.as_view(), name="api-dashboards-summary"),
+]
