@@ -9,26 +9,41 @@ first one's result instead of creating a second incident."""
 from __future__ import annotations
 
 import hashlib
+import html
 import json
+import os
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesHeaderParser, BytesParser
+from email.utils import getaddresses, parsedate_to_datetime
+from typing import IO, Any
 
+import nh3
+from django.core.files.base import File
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, transaction
 from django.utils.dateparse import parse_datetime
 
 from accounts.models import ApiToken, Region
 from core.audit import audit_record
-from core.errors import NotFound, ValidationError
+from core.errors import ApplicationError, Conflict, Forbidden, NotFound, ValidationError
 from core.time import db_now
-from incidents.models import Channel, Incident, Surface
-from incidents.services import incident_acknowledge, intake_submit, timeline_record
+from incidents.models import Channel, HarmCategory, Incident, Surface
+from incidents.services import comment_create, incident_acknowledge, intake_submit, timeline_record
+from incidents.services_collab import evidence_add
+from integrations.mail import ImapReader, MailboxUnavailable, maildir_fetch, maildir_keys
 from integrations.models import (
     AlertLink,
     AlertSource,
     AlertSourceKind,
     AlertState,
+    InboundMessage,
+    Mailbox,
+    MailboxKind,
+    MessageState,
 )
 
 TITLE_MAX = 300
@@ -122,8 +137,6 @@ def _severity_of(value: Any) -> int | None:
 
 
 def _harm_category_of(value: Any) -> str:
-    from incidents.models import HarmCategory
-
     slug = str(value or "").strip().lower().replace("_", "-")
     if slug and HarmCategory.objects.filter(slug=slug, active=True).exists():
         return slug
@@ -504,3 +517,452 @@ def pagerduty_enqueue(*, actor: Any, token: ApiToken, payload: Any) -> AlertOutc
     _source_seen(source, now)
     audit_record(actor=actor, action="integrations.pagerduty.trigger", obj=link, after={"incident": incident.pk, "created": True})
     return AlertOutcome(incident, True, False, key, "Incident opened.", ["trigger"])
+
+
+# --- inbound mail ---------------------------------------------------------------------------
+
+QUARANTINE_PERM = "integrations.review_quarantine"
+AUTH_FAIL_RE = re.compile(r"\bdmarc\s*=\s*fail\b", re.IGNORECASE)
+FATAL_DEFECTS = (
+    "StartBoundaryNotFoundDefect",
+    "CloseBoundaryNotFoundDefect",
+    "FirstHeaderLineIsContinuationDefect",
+    "MisplacedEnvelopeHeaderDefect",
+    "MultipartInvariantViolationDefect",
+    "NoBoundaryInMultipartDefect",
+    "InvalidMultipartContentTransferEncodingDefect",
+    "MissingHeaderBodySeparatorDefect",
+    "InvalidBase64CharactersDefect",
+    "InvalidBase64PaddingDefect",
+    "InvalidBase64LengthDefect",
+    "HeaderMissingRequiredValue",
+    "InvalidHeaderDefect",
+    "NonASCIILocalPartDefect",
+)
+
+
+@dataclass
+class PollResult:
+    mailbox: str
+    seen: int = 0
+    accepted: int = 0
+    threaded: int = 0
+    quarantined: int = 0
+    duplicates: int = 0
+    error: str = ""
+
+
+def _header(msg: Any, name: str, limit: int = 1000) -> str:
+    try:
+        value = msg.get(name)
+    except Exception:  # noqa: BLE001 - a header the parser cannot decode is read raw below
+        value = None
+        for key, raw in getattr(msg, "_headers", []):
+            if key.lower() == name.lower():
+                value = raw
+                break
+    return _clean_text(str(value) if value is not None else "", limit).replace("\n", " ")
+
+
+def _headers_list(msg: Any) -> list[list[str]]:
+    out = []
+    for key, value in getattr(msg, "_headers", [])[:200]:
+        out.append([_clean_text(key, 200), _clean_text(str(value), 2000)])
+    return out
+
+
+def _message_ids(value: str) -> list[str]:
+    return MESSAGE_ID_RE.findall(value or "")[:50]
+
+
+def _date(value: str, now: datetime) -> datetime | None:
+    try:
+        parsed = parsedate_to_datetime(value) if value else None
+    except (TypeError, ValueError, IndexError):
+        return None
+    if parsed is None or parsed.tzinfo is None:
+        return None
+    return min(parsed, now)
+
+
+def _defects(msg: Any) -> list[str]:
+    names = []
+    for part in msg.walk():
+        names += [type(d).__name__ for d in getattr(part, "defects", [])]
+    return names
+
+
+def _sender(msg: Any) -> tuple[str, str]:
+    """(display name, address) of the one From address; ('', '') when there is not exactly one."""
+    try:
+        pairs = getaddresses([str(v) for v in (msg.get_all("From") or [])])
+    except Exception:  # noqa: BLE001
+        return "", ""
+    pairs = [(n, a) for n, a in pairs if a]
+    if len(pairs) != 1 or "@" not in pairs[0][1]:
+        return "", ""
+    return _clean_text(pairs[0][0], 200), _clean_text(pairs[0][1], 320).lower()
+
+
+def _domain_allowed(address: str, allowed: list[str]) -> bool:
+    domain = address.rsplit("@", 1)[-1].lower()
+    if not allowed:
+        return True
+    return any(domain == d.lower().strip() or domain.endswith("." + d.lower().strip()) for d in allowed if d.strip())
+
+
+def _body_text(msg: EmailMessage) -> str:
+    """The text part, or the HTML part reduced to text by nh3 (its markup never survives)."""
+    try:
+        part = msg.get_body(preferencelist=("plain", "html"))
+    except Exception:  # noqa: BLE001
+        part = None
+    if part is None:
+        return ""
+    try:
+        content = part.get_content()
+    except (LookupError, ValueError, AssertionError):
+        payload = part.get_payload(decode=True) or b""
+        content = payload.decode("utf-8", errors="replace") if isinstance(payload, bytes) else str(payload)
+    if not isinstance(content, str):
+        return ""
+    if part.get_content_subtype() == "html":
+        content = html.unescape(
+            nh3.clean(content, tags=set(), strip_comments=True, clean_content_tags={"script", "style", "head", "title"})
+        )
+        content = re.sub(r"\n\s*\n\s*\n+", "\n\n", content)
+    return _clean_text(content, SUMMARY_MAX)
+
+
+def _attachments(msg: EmailMessage) -> list[tuple[str, bytes]]:
+    out = []
+    for i, part in enumerate(msg.iter_attachments()):
+        name = _clean_text(part.get_filename() or f"attachment-{i + 1}", 200).replace("/", "_").replace("\\", "_")
+        data = part.get_payload(decode=True)
+        if not isinstance(data, bytes):
+            data = part.as_bytes()
+        out.append((name or f"attachment-{i + 1}", data))
+    return out
+
+
+def _evidence(*, actor: Any, incident: Incident, name: str, data: bytes, message_id: str, title: str) -> None:
+    """The file as evidence; when the evidence rules refuse it (type, size, CSEA), its hash
+    and name are recorded instead, so nothing goes unrecorded."""
+    digest = hashlib.sha256(data).hexdigest()
+    captured = {"message_id": message_id, "file_name": name, "size": len(data)}
+    try:
+        with transaction.atomic():
+            evidence_add(actor=actor, incident=incident, kind="file", title=title, upload=SimpleUploadedFile(name, data), captured=captured)
+            return
+    except ApplicationError as exc:
+        captured["not_stored_because"] = exc.message
+    evidence_add(
+        actor=actor,
+        incident=incident,
+        kind="hash_only",
+        title=title,
+        sha256=digest,
+        platform_id=f"email {message_id} {name}"[:200],
+        captured=captured,
+    )
+
+
+def _thread_target(mailbox: Mailbox, subject: str, in_reply_to: str, references: str) -> Incident | None:
+    visible = Incident.objects.visible_to(mailbox.intake_user)
+    match = REFERENCE_RE.search(subject)
+    if match:
+        incident = visible.filter(reference=match.group(0)).first()
+        if incident is not None:
+            return incident
+    ids = _message_ids(in_reply_to) + _message_ids(references)
+    if ids:
+        earlier = (
+            InboundMessage.objects.filter(mailbox=mailbox, message_id__in=ids, incident__isnull=False)
+            .order_by("-fetched_at")
+            .values_list("incident_id", flat=True)
+            .first()
+        )
+        if earlier:
+            return visible.filter(pk=earlier).first()
+    return None
+
+
+def _intake_data(mailbox: Mailbox, inbound: InboundMessage, text: str, name: str, now: datetime) -> dict[str, Any]:
+    received = inbound.received_at or now
+    domain = inbound.from_address.rsplit("@", 1)[-1]
+    details: dict[str, Any] = {k: v for k, v in (mailbox.intake_details or {}).items() if isinstance(v, str | int | float | bool)}
+    details["email_from"] = inbound.from_address
+    details["message_id"] = inbound.message_id[:2000]
+    if mailbox.channel == Channel.MEDIA_INQUIRY:
+        details.setdefault("outlet", domain)
+        details.setdefault("reporter", f"{name} <{inbound.from_address}>" if name else inbound.from_address)
+        details.setdefault("reporter_deadline", (received + timedelta(hours=mailbox.response_hours)).isoformat())
+    else:
+        details.setdefault("authority", name or domain)
+        details.setdefault("legal_instrument", "Not stated by the mailbox: see the original message")
+    data: dict[str, Any] = {
+        "title": _clean_text(inbound.subject, TITLE_MAX) or f"Email from {inbound.from_address}",
+        "summary": text,
+        "channel": mailbox.channel,
+        "harm_category": mailbox.default_harm_category.slug,
+        "received_at": received.isoformat(),
+        "intake_details": details,
+    }
+    if mailbox.default_severity:
+        data["severity"] = mailbox.default_severity
+    return data
+
+
+def _take_in(*, mailbox: Mailbox, inbound: InboundMessage, msg: EmailMessage, raw: bytes, now: datetime) -> None:
+    """Open an incident or thread onto one; the .eml and each attachment become evidence."""
+    actor = mailbox.intake_user
+    name, _ = _sender(msg)
+    text = _body_text(msg)
+    target = _thread_target(mailbox, inbound.subject, inbound.in_reply_to, inbound.references)
+    if target is not None:
+        body = f"Email from {name or inbound.from_address} <{inbound.from_address}> — {inbound.subject}\n\n{text}"
+        comment_create(actor=actor, incident=target, body=_clean_text(body, 50_000) or "(empty message)")
+        incident, state = target, MessageState.THREADED
+    else:
+        incident, _ = intake_submit(actor=actor, data=_intake_data(mailbox, inbound, text, name, now))
+        state = MessageState.ACCEPTED
+    _evidence(
+        actor=actor,
+        incident=incident,
+        name="message.eml",
+        data=raw,
+        message_id=inbound.message_id,
+        title=f"Original email: {inbound.subject}"[:300],
+    )
+    for file_name, data in _attachments(msg):
+        _evidence(
+            actor=actor,
+            incident=incident,
+            name=file_name,
+            data=data,
+            message_id=inbound.message_id,
+            title=f"Email attachment: {file_name}"[:300],
+        )
+    timeline_record(
+        incident=incident,
+        kind=MAIL_TIMELINE_KIND,
+        actor=actor,
+        summary=f"Email {'threaded' if state == MessageState.THREADED else 'received'} from {inbound.from_address}"[:1000],
+        data={"message_id": inbound.message_id, "sha256": inbound.sha256, "mailbox": mailbox.name},
+        at=now,
+    )
+    inbound.incident = incident
+    inbound.state = state
+
+
+def _quarantine_reason(mailbox: Mailbox, inbound: InboundMessage, msg: Any, oversized: bool) -> str:
+    if oversized:
+        return f"Oversized: {inbound.size:,} bytes, the limit is {mailbox.max_message_bytes:,}."
+    if msg is None:
+        return "Malformed: the message could not be parsed."
+    defects = sorted({d for d in _defects(msg) if d in FATAL_DEFECTS})
+    if defects:
+        return f"Malformed MIME: {', '.join(defects)}."
+    if not inbound.from_address:
+        return "Unauthorised sender: no single valid From address."
+    if not _domain_allowed(inbound.from_address, mailbox.allowed_sender_domains):
+        return f"Unauthorised sender: {inbound.from_address.rsplit('@', 1)[-1]} is not an allowed sender domain."
+    auth = " ".join(str(v) for v in (msg.get_all("Authentication-Results") or []))
+    if AUTH_FAIL_RE.search(auth):
+        return "Forged sender: Authentication-Results reports dmarc=fail."
+    return ""
+
+
+def _claim_message(mailbox: Mailbox, message_id: str) -> int | None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO integrations_inboundmessage (mailbox_id, message_id, source_key, from_address, from_header, subject, "
+            'in_reply_to, "references", headers, fetched_at, size, sha256, raw, state, reason) '
+            "VALUES (%s, %s, '', '', '', '', '', '', '[]', now(), 0, '', '', %s, '') "
+            "ON CONFLICT (mailbox_id, message_id) DO NOTHING RETURNING id",
+            [mailbox.pk, message_id, MessageState.QUARANTINED],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def mail_ingest(*, mailbox: Mailbox, source_key: str, size: int, sha256: str, head: bytes, body: IO[bytes] | None) -> InboundMessage | None:
+    """Take in one message; None when its Message-ID was taken in before. Any message that is
+    not accepted or threaded is kept in quarantine with the reason."""
+    now = db_now()
+    try:
+        headers = BytesHeaderParser(policy=policy.default).parsebytes(head)
+    except Exception:  # noqa: BLE001 - a broken header block is still quarantined
+        headers = None
+    message_id = _message_ids(_header(headers, "Message-ID", 998))[:1] if headers is not None else []
+    key = message_id[0] if message_id else f"<sha256.{sha256 or hashlib.sha256(head).hexdigest()}@firebreak.invalid>"
+    oversized = size > mailbox.max_message_bytes
+    stored: str | None = None
+    try:
+        with transaction.atomic():
+            pk = _claim_message(mailbox, key)
+            if pk is None:
+                return None
+            inbound = InboundMessage.objects.select_for_update().get(pk=pk)
+            inbound.source_key = source_key[:300]
+            inbound.size = size
+            inbound.sha256 = sha256
+            inbound.fetched_at = now
+            if headers is not None:
+                name, address = _sender(headers)
+                inbound.from_address = address
+                inbound.from_header = _header(headers, "From")
+                inbound.subject = _header(headers, "Subject")
+                inbound.in_reply_to = _header(headers, "In-Reply-To", 998)
+                inbound.references = _header(headers, "References", 20_000)
+                inbound.headers = _headers_list(headers)
+                inbound.received_at = _date(_header(headers, "Date"), now)
+            if body is not None:
+                body.seek(0)
+                inbound.raw.save("message.eml", File(body), save=False)
+                stored = inbound.raw.name
+            msg = None
+            raw = b""
+            if body is not None and not oversized:
+                body.seek(0)
+                raw = body.read()
+                try:
+                    msg = BytesParser(policy=policy.default).parsebytes(raw)
+                except Exception:  # noqa: BLE001
+                    msg = None
+            reason = _quarantine_reason(mailbox, inbound, msg, oversized) if headers is not None else "Malformed: unreadable header block."
+            if not reason and msg is not None:
+                try:
+                    with transaction.atomic():
+                        _take_in(mailbox=mailbox, inbound=inbound, msg=msg, raw=raw, now=now)
+                except ApplicationError as exc:
+                    reason = f"Intake refused it: {exc.message}"
+                    inbound.incident = None
+            if reason:
+                inbound.state = MessageState.QUARANTINED
+                inbound.reason = reason
+                if body is None:
+                    inbound.reason += " Only the headers were read; the message stays in the mailbox."
+            inbound.save()
+            audit_record(
+                actor=mailbox.intake_user,
+                action=f"integrations.mail.{inbound.state}",
+                obj=inbound,
+                after={
+                    "mailbox": mailbox.name,
+                    "message_id": key,
+                    "sha256": sha256,
+                    "size": size,
+                    "reason": inbound.reason,
+                    "incident": inbound.incident_id,
+                },
+            )
+            return inbound
+    except BaseException:
+        if stored:
+            InboundMessage._meta.get_field("raw").storage.delete(stored)  # type: ignore[attr-defined]
+        raise
+
+
+def mailbox_poll(*, mailbox: Mailbox) -> PollResult:
+    """Read every message of the mailbox not taken in before (by source key, then by
+    Message-ID). Messages stay in the mailbox; each is its own transaction."""
+    result = PollResult(mailbox=mailbox.name)
+    reader: ImapReader | None = None
+    try:
+        if mailbox.kind == MailboxKind.MAILDIR:
+            keys = maildir_keys(mailbox.maildir_path)
+        else:
+            password = os.environ.get(mailbox.password_env, "") if mailbox.password_env else ""
+            reader = ImapReader(
+                host=mailbox.host,
+                port=mailbox.port,
+                use_ssl=mailbox.use_ssl,
+                username=mailbox.username,
+                password=password,
+                folder=mailbox.folder,
+            )
+            keys = reader.keys()
+        known = set(InboundMessage.objects.filter(mailbox=mailbox, source_key__in=keys).values_list("source_key", flat=True))
+        new_keys = [k for k in keys if k not in known]
+        fetched = (
+            maildir_fetch(mailbox.maildir_path, new_keys) if reader is None else reader.fetch(new_keys, max_bytes=mailbox.max_message_bytes)
+        )
+        for item in fetched:
+            result.seen += 1
+            try:
+                inbound = mail_ingest(
+                    mailbox=mailbox, source_key=item.source_key, size=item.size, sha256=item.sha256, head=item.head, body=item.body
+                )
+            finally:
+                if item.body is not None:
+                    item.body.close()
+            if inbound is None:
+                result.duplicates += 1
+            else:
+                setattr(result, inbound.state, getattr(result, inbound.state) + 1)
+    except MailboxUnavailable as exc:
+        result.error = str(exc)[:2000]
+    finally:
+        if reader is not None:
+            reader.close()
+    Mailbox.objects.filter(pk=mailbox.pk).update(last_polled_at=db_now(), last_error=result.error)
+    return result
+
+
+def mail_poll_all(*, name: str | None = None) -> list[PollResult]:
+    boxes = Mailbox.objects.filter(active=True).select_related("intake_user", "default_harm_category")
+    if name:
+        boxes = boxes.filter(name=name)
+    return [mailbox_poll(mailbox=box) for box in boxes]
+
+
+def _require_reviewer(actor: Any) -> None:
+    if not actor.has_perm(QUARANTINE_PERM):
+        raise Forbidden("Your role does not allow reviewing quarantined mail.")
+
+
+@transaction.atomic
+def inbound_release(*, actor: Any, message: InboundMessage) -> InboundMessage:
+    """Take a quarantined message in after all: a new incident or a threaded reply."""
+    _require_reviewer(actor)
+    inbound = InboundMessage.objects.select_for_update(of=("self",)).select_related("mailbox").get(pk=message.pk)
+    if inbound.state != MessageState.QUARANTINED:
+        raise Conflict(f"This message is {inbound.get_state_display().lower()}, not in quarantine.")
+    if not inbound.raw:
+        raise ValidationError.for_field("raw", "Only the headers of this message were read; fetch it from the mailbox to take it in.")
+    with inbound.raw.open("rb") as handle:
+        raw = handle.read()
+    msg = BytesParser(policy=policy.default).parsebytes(raw)
+    before = {"state": inbound.state, "reason": inbound.reason}
+    now = db_now()
+    _take_in(mailbox=inbound.mailbox, inbound=inbound, msg=msg, raw=raw, now=now)
+    inbound.decided_by = actor
+    inbound.decided_at = now
+    inbound.save()
+    audit_record(
+        actor=actor,
+        action="integrations.mail.release",
+        obj=inbound,
+        before=before,
+        after={"state": inbound.state, "incident": inbound.incident_id},
+    )
+    return inbound
+
+
+@transaction.atomic
+def inbound_discard(*, actor: Any, message: InboundMessage, reason: str = "") -> InboundMessage:
+    _require_reviewer(actor)
+    inbound = InboundMessage.objects.select_for_update().get(pk=message.pk)
+    if inbound.state != MessageState.QUARANTINED:
+        raise Conflict(f"This message is {inbound.get_state_display().lower()}, not in quarantine.")
+    before = {"state": inbound.state, "reason": inbound.reason}
+    inbound.state = MessageState.REJECTED
+    inbound.reason = (inbound.reason + (f" Discarded: {_clean_text(reason, 1000)}" if reason else " Discarded.")).strip()
+    inbound.decided_by = actor
+    inbound.decided_at = db_now()
+    inbound.save()
+    audit_record(
+        actor=actor, action="integrations.mail.discard", obj=inbound, before=before, after={"state": inbound.state, "reason": reason}
+    )
+    return inbound
