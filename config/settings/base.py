@@ -273,6 +273,7 @@ CELERY_BEAT_SCHEDULE["escalations.handoff_notices"] = {
     "options": {"queue": "delivery", "expires": 50},
 }
 CELERY_BEAT_SCHEDULE["postmortems.reminders_tick"] = {"task": "postmortems.reminders_tick", "schedule": 60.0, "options": {"expires": 50}}
+CELERY_BEAT_SCHEDULE["integrations.mail_poll"] = {"task": "integrations.mail_poll", "schedule": 60.0, "options": {"expires": 50}}
 
 # --- email ---------------------------------------------------------------------------
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
