@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core import signing
+from django.utils import timezone
 
 from escalations import engine
 from escalations.models import Escalation, Page
@@ -28,8 +29,14 @@ def _declare(actor, **fields):
     return incident_services.incident_create(actor=actor, data=data)
 
 
-def _paged(user, *, at=T0):
-    engine.tick(at)
+def _now():
+    """Incidents declared through the service start at the real clock, so the engine
+    runs from there (a fixed instant would be in the past once the day has moved on)."""
+    return timezone.now()
+
+
+def _paged(user, *, at=None):
+    engine.tick(at or _now())
     return Page.objects.filter(recipient=user, channel="in_app").latest("id")
 
 
@@ -80,7 +87,7 @@ def test_resolving_the_incident_stops_its_escalations(manager, make_user):
 
     escalation.refresh_from_db()
     assert escalation.state == "resolved"
-    assert engine.tick(T0 + timedelta(days=1)).claimed == 0
+    assert engine.tick(_now() + timedelta(days=1)).claimed == 0
 
 
 def test_acknowledging_in_the_app_stops_only_the_escalations_that_paged_that_person(manager, make_user):
@@ -88,7 +95,7 @@ def test_acknowledging_in_the_app_stops_only_the_escalations_that_paged_that_per
     make_policy("Responders", steps=[(5, [("user", alice.pk)]), (5, [("user", alice.pk)])])
     make_policy("Legal", steps=[(5, [("user", legal.pk)]), (5, [("user", legal.pk)])])
     incident = _declare(manager)
-    engine.tick(T0)
+    engine.tick(_now())
 
     incident_services.incident_acknowledge(actor=alice, incident=incident)
 
@@ -100,7 +107,7 @@ def test_the_commander_acknowledging_from_the_incident_stops_them_all(manager, m
     alice = make_user("alice", role="responder")
     make_policy("Responders", steps=[(5, [("user", alice.pk)])])
     incident = _declare(manager)
-    engine.tick(T0)
+    engine.tick(_now())
 
     incident_services.incident_acknowledge(actor=manager, incident=incident)
 
