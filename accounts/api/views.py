@@ -22,6 +22,7 @@ class MeApi(APIView):
 class ApiTokenListCreateApi(APIView):
     """The caller's own tokens. Listing never shows a secret; creating shows it once."""
 
+    pagination_class = CursorPagination  # documents the list as paginated; get() paginates itself
     required_permissions = {"get": AUTHENTICATED, "post": AUTHENTICATED}
 
     @extend_schema(responses=ApiTokenOutput(many=True))

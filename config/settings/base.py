@@ -215,6 +215,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "core.api.schema.add_problem_responses"],
     "ENUM_NAME_OVERRIDES": {"IncidentStatusEnum": "incidents.models.Status", "IncidentSeverityEnum": "incidents.models.Severity"},
 }
 # Choice sets that share a field name ("status", "kind") need a name each in the schema.

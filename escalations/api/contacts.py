@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -39,6 +39,7 @@ class VerifyInput(serializers.Serializer):
     code = serializers.CharField(max_length=12)
 
 
+@extend_schema_serializer(component_name="NotificationRuleOutput")  # paging.RuleOutput is the policy rule
 class RuleOutput(serializers.Serializer):
     id = serializers.IntegerField()
     contact_method = serializers.IntegerField(source="contact_method_id")

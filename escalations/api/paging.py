@@ -103,6 +103,7 @@ def _parse(data, *, partial: bool = False) -> dict:
 
 
 class PolicyListCreateApi(APIView):
+    pagination_class = CursorPagination  # documents the list as paginated; get() paginates itself
     required_permissions = {
         "get": Rule(perm="escalations.view_escalationpolicy"),
         "post": Rule(perm="escalations.add_escalationpolicy"),
@@ -156,6 +157,7 @@ class PolicyDetailApi(APIView):
 class PageListApi(APIView):
     """Your own pages; incident managers and leads see every page of incidents they can see."""
 
+    pagination_class = CursorPagination  # documents the list as paginated; get() paginates itself
     required_permissions = {"get": AUTHENTICATED}
 
     @extend_schema(responses=PageOutput(many=True))

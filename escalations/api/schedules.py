@@ -8,7 +8,7 @@ from typing import Any
 from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -38,13 +38,21 @@ class ScheduleTeamBrief(serializers.Serializer):
     name = serializers.CharField()
 
 
+@extend_schema_field({"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$", "example": "09:00"})
+class HourMinuteField(serializers.TimeField):
+    """A time of day as HH:MM, as rotations are entered."""
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%H:%M", **kwargs)
+
+
 class RotationOutput(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     layer = serializers.IntegerField()
     shift_unit = serializers.CharField()
     shift_length = serializers.IntegerField()
-    handoff_time = serializers.TimeField(format="%H:%M")
+    handoff_time = HourMinuteField()
     start_date = serializers.DateField()
     restrictions = serializers.JSONField()
     members = serializers.SerializerMethodField()
@@ -223,7 +231,7 @@ class ScheduleShiftsApi(ScheduleObjectMixin, APIView):
             OpenApiParameter("start", OpenApiTypes.DATETIME, description="default now"),
             OpenApiParameter("end", OpenApiTypes.DATETIME, description="default start + 7 days; at most 60 days after start"),
         ],
-        responses=ShiftOutput(many=True),
+        responses=inline_serializer("ShiftList", {"results": ShiftOutput(many=True)}),
     )
     def get(self, request, pk):
         schedule = self.get_schedule()
@@ -241,7 +249,7 @@ class ScheduleShiftsApi(ScheduleObjectMixin, APIView):
 class ScheduleOverridesApi(ScheduleObjectMixin, APIView):
     required_permissions = {"get": VIEW, "post": Rule(perm="escalations.add_override")}
 
-    @extend_schema(responses=OverrideOutput(many=True))
+    @extend_schema(responses=inline_serializer("OverrideList", {"results": OverrideOutput(many=True)}))
     def get(self, request, pk):
         schedule = self.get_schedule()
         overrides = schedule_selectors.override_list(schedule=schedule, start=timezone.now() - timedelta(days=1))[:500]

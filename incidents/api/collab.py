@@ -109,6 +109,7 @@ class VersionInput(serializers.Serializer):
 
 
 class TaskListApi(APIView):
+    pagination_class = _OldestFirstPage  # documents the list as paginated; get() paginates itself
     required_permissions = {"get": VIEW, "post": Rule(perm="incidents.add_task")}
 
     @extend_schema(responses=TaskOutput(many=True))
@@ -172,6 +173,7 @@ class MitigationInput(serializers.Serializer):
 
 
 class MitigationListApi(APIView):
+    pagination_class = _OldestFirstPage  # documents the list as paginated; get() paginates itself
     required_permissions = {"get": VIEW, "post": Rule(perm="incidents.add_mitigationaction")}
 
     @extend_schema(responses=MitigationOutput(many=True))
@@ -240,6 +242,7 @@ class UpdateSendInput(serializers.Serializer):
 
 
 class UpdateListApi(APIView):
+    pagination_class = _Page  # documents the list as paginated; get() paginates itself
     required_permissions = {"get": VIEW, "post": Rule(perm="incidents.add_stakeholderupdate")}
 
     @extend_schema(responses=UpdateOutput(many=True))
@@ -313,7 +316,7 @@ class SubscriptionApi(APIView):
         incident = incident_get_visible(user=request.user, pk=pk)
         return Response({"subscribed": svc.subscription_set(actor=request.user, incident=incident, subscribed=True)})
 
-    @extend_schema(request=None, responses=_SUBSCRIPTION)
+    @extend_schema(request=None, responses={200: _SUBSCRIPTION})
     def delete(self, request, pk):
         incident = incident_get_visible(user=request.user, pk=pk)
         return Response({"subscribed": svc.subscription_set(actor=request.user, incident=incident, subscribed=False)})
@@ -382,6 +385,7 @@ class RevealOutput(serializers.Serializer):
 
 
 class EvidenceListApi(APIView):
+    pagination_class = _Page  # documents the list as paginated; get() paginates itself
     required_permissions = {"get": VIEW, "post": Rule(perm="incidents.add_evidence")}
     parser_classes = [StrictJSONParser, MultiPartParser, FormParser]
 

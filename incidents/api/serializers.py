@@ -127,8 +127,8 @@ class HarmCategoryOutput(serializers.ModelSerializer):
 
 class IncidentOutput(serializers.ModelSerializer):
     harm_category = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    compartment = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    compartment = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    team = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
     commander = IncidentUserRef(read_only=True, allow_null=True)
     severity_label = serializers.CharField(source="get_severity_display", read_only=True)
 

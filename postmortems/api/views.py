@@ -26,6 +26,7 @@ def _detail(request, pk) -> Response:
 
 
 class PostMortemListApi(APIView):
+    pagination_class = CursorPagination  # documents the list as paginated; get() paginates itself
     required_permissions = {"get": VIEW, "post": Rule(perm="postmortems.add_postmortem")}
 
     @extend_schema(responses=s.PostMortemListOutput(many=True))
@@ -101,6 +102,7 @@ class PostMortemCommentsApi(APIView):
 
 
 class ActionItemListApi(APIView):
+    pagination_class = CursorPagination  # documents the list as paginated; get() paginates itself
     required_permissions = {"get": VIEW, "post": Rule(perm="postmortems.add_actionitem")}
 
     @extend_schema(responses=s.ActionItemOutput(many=True))
