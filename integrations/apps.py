@@ -6,4 +6,11 @@ class IntegrationsConfig(AppConfig):
     verbose_name = "Integrations"
     default_auto_field = "django.db.models.BigAutoField"
 
-    role_permissions: dict[str, list[str]] = {}
+    role_permissions: dict[str, list[str]] = {
+        "incident_manager": ["integrations.review_quarantine", "integrations.view_inboundmessage"],
+    }
+
+    def ready(self) -> None:
+        from integrations.chat import subscribe_all
+
+        subscribe_all()
