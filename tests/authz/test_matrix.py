@@ -1,0 +1,151 @@
+"""The authorization matrix: every cell of tests/authz/expectations.py as one request."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Group
+from django.test import Client
+from rest_framework.test import APIClient
+
+from tests.authz import expectations as ex
+
+pytestmark = pytest.mark.django_db
+
+CELLS = ex.cells()
+
+
+def _id(cell):
+    role, rel, action, surface, scope = cell
+    return f"{role}-{rel}-{action}-{surface}" + (f"-token:{scope}" if scope else "")
+
+
+def _html_request(world, target, action):
+    incident, pm = target.incident, target.postmortem
+    pk = incident.pk
+    if action == "view":
+        return "get", f"/incidents/{pk}/", None
+    if action == "list":
+        return "get", "/", None
+    if action == "search":
+        return "get", f"/?q={target.word}", None
+    if action == "autocomplete":
+        return "post", "/incidents/new/duplicates/", {"title": incident.title, "hashtags": "", "content_items": ""}
+    if action == "comment":
+        return "post", f"/incidents/{pk}/comments/new/", {"comment-body": "Matrix probe", "comment-visibility": "internal"}
+    if action == "transition":
+        return "post", f"/incidents/{pk}/transition/", {"to": "triaged", "version": incident.version}
+    if action == "grant":
+        return "post", f"/incidents/{pk}/grants/", {"user": world.invitee.username, "reason": "matrix"}
+    if action == "acknowledge":
+        return "post", f"/notifications/pages/{target.page.pk}/acknowledge/", {}
+    if action == "approve_update":
+        return "post", f"/incidents/{pk}/updates/{target.update.uid}/approve/", {"version": target.update.version}
+    if action == "approve_postmortem":
+        return "post", f"/postmortems/{pm.pk}/transition/", {"action": "approve"}
+    raise AssertionError(action)
+
+
+def _postmortem_html_request(target, action):
+    pm = target.postmortem
+    return {"view": f"/postmortems/{pm.pk}/", "list": "/postmortems/", "export": f"/postmortems/{pm.pk}/export.md"}[action]
+
+
+def _api_request(world, target, action):
+    incident, pm = target.incident, target.postmortem
+    pk = incident.pk
+    return {
+        "view": ("get", f"/api/v1/incidents/{pk}/", None),
+        "list": ("get", "/api/v1/incidents/", None),
+        "search": ("get", f"/api/v1/incidents/?q={target.word}", None),
+        "comment": ("post", f"/api/v1/incidents/{pk}/comments/", {"body": "Matrix probe"}),
+        "transition": ("post", f"/api/v1/incidents/{pk}/transition/", {"to": "triaged"}),
+        "grant": ("post", f"/api/v1/incidents/{pk}/grants/", {"user": world.invitee.username, "reason": "matrix"}),
+        "acknowledge": ("post", f"/api/v1/pages/{target.page.pk}/acknowledge/", None),
+        "approve_update": ("post", f"/api/v1/incidents/{pk}/updates/{target.update.uid}/approve/", {"version": target.update.version}),
+        "approve_postmortem": ("post", f"/api/v1/postmortems/{pm.pk}/transition/", {"action": "approve"}),
+    }[action]
+
+
+def _postmortem_api_request(target, action):
+    pm = target.postmortem
+    return {"view": f"/api/v1/postmortems/{pm.pk}/", "list": "/api/v1/postmortems/"}[action]
+
+
+def _result_ids(response):
+    return {row["id"] for row in response.json()["results"]}
+
+
+@pytest.mark.parametrize("cell", CELLS, ids=[_id(c) for c in CELLS])
+def test_matrix_cell(cell, world, settings):
+    role, rel, action, surface, scope = cell
+    settings.FIREBREAK_ADMIN_OTP_REQUIRED = False  # two-factor is its own gate (tests/accounts/test_two_factor.py)
+    anonymous = role == "anonymous"
+    user = None if anonymous else world.user(role, rel)
+    target = world.target("incident_manager" if anonymous else role, rel)
+    want = ex.expected(role, rel, action, scope)
+    secret = target.incident.title.split()[-1]
+
+    if surface in ("html", "postmortem_html"):
+        client = Client()
+        if user is not None:
+            client.cookies[settings.SESSION_COOKIE_NAME] = world.sessions[(role, rel)]
+        if surface == "html":
+            method, url, data = _html_request(world, target, action)
+        else:
+            method, url, data = "get", _postmortem_html_request(target, action), None
+        response = client.post(url, data or {}) if method == "post" else client.get(url)
+        if anonymous:
+            assert response.status_code in (302, 401), (url, response.status_code)
+            if response.status_code == 302:
+                assert response["Location"].startswith("/accounts/login/"), response["Location"]
+            return
+        if want in (403, 404, 409):
+            assert response.status_code == want, (method, url, response.status_code, want)
+            if want == 404:
+                assert secret.encode() not in response.content
+            return
+        assert 200 <= response.status_code < 400, (method, url, response.status_code, response.content[:300])
+        if response.status_code == 302:
+            assert not response["Location"].startswith("/accounts/"), (url, response["Location"])
+        if action in ("list", "search") and want == 200:
+            shown = (target.postmortem.title if surface == "postmortem_html" else target.incident.reference).encode() in response.content
+            assert shown == ex.listed(role, rel), (url, "listed" if shown else "missing")
+        elif action == "autocomplete" and want == 200:
+            assert (target.incident.reference.encode() in response.content) == ex.visible(role, rel)
+        return
+
+    # API surfaces
+    client = APIClient()
+    if scope is not None:
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {world.tokens[(role, rel, scope)]}")
+    elif user is not None:
+        client.force_authenticate(user=user)
+    if surface == "api":
+        method, url, data = _api_request(world, target, action)
+    else:
+        method, url, data = "get", _postmortem_api_request(target, action), None
+    response = getattr(client, method)(url, data, format="json") if method == "post" else client.get(url)
+    if ex.ACTIONS[action].collection and want == 200:
+        assert response.status_code == 200, (url, response.status_code)
+        wanted_id = target.postmortem.pk if surface == "postmortem_api" else target.incident.pk
+        assert (wanted_id in _result_ids(response)) == ex.listed(role, rel, scope), url
+        return
+    assert response.status_code == want, (method, url, response.status_code, want, response.content[:300])
+    if want == 404:
+        assert secret.encode() not in response.content
+
+
+@pytest.mark.parametrize("role", ex.ROLES)
+def test_the_table_matches_the_role_groups(role, world):
+    group = Group.objects.get(name=role)
+    held = {f"{p.content_type.app_label}.{p.codename}" for p in group.permissions.select_related("content_type")}
+    assert ex.ROLE_PERMS[role] <= held, sorted(ex.ROLE_PERMS[role] - held)
+    if role != "admin":
+        assert not (ex.ROLE_LACKS[role] & held), sorted(ex.ROLE_LACKS[role] & held)
+
+
+def test_the_matrix_has_the_cells_it_promises():
+    assert len(CELLS) == len({_id(c) for c in CELLS})
+    assert {c[0] for c in CELLS} == {*ex.ROLES, "anonymous"}
+    assert {c[1] for c in CELLS} == set(ex.RELATIONSHIPS)
+    assert {c[4] for c in CELLS} == {None, *ex.TOKEN_SCOPES}
