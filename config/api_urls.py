@@ -8,6 +8,7 @@ urlpatterns = [
     path("schema/", SchemaView.as_view(), name="api-schema"),
     path("docs/", SwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("accounts.api.urls")),
+    path("", include("escalations.api.urls_sla")),
     path("", include("escalations.api.urls")),
     path("", include("incidents.api.urls")),
     path("", include("postmortems.api.urls")),

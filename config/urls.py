@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("incidents.urls_collab")),
     path("schedules/", include("escalations.urls_schedules")),
     path("admin/", admin.site.urls),
+    path("", include("escalations.urls_sla")),
     path("", include("escalations.urls_pages")),
     path("", include("incidents.urls")),
 ]

@@ -26,6 +26,9 @@ _PAGING_MANAGE = [
 ]
 _PAGING_VIEW = ["escalations.view_escalationpolicy"]
 _PAGING_LEAD = ["escalations.view_escalationpolicy", "escalations.view_escalation", "escalations.view_page"]
+# SLA policies, calendars and legal clocks: everyone who works incidents may read them; only
+# admins (every permission) change them, through the API or the Django admin.
+_SLA_VIEW = ["escalations.view_slapolicy", "escalations.view_slatarget", "escalations.view_legalclock", "escalations.view_businesscalendar"]
 
 
 class EscalationsConfig(AppConfig):
@@ -33,11 +36,11 @@ class EscalationsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     role_permissions = {
-        "incident_manager": [*_SCHEDULE_MANAGE, *_PAGING_MANAGE],
-        "lead": [*_SCHEDULE_MANAGE, *_PAGING_LEAD],
-        "reviewer": [*_SCHEDULE_VIEW, *_PAGING_VIEW],
-        "responder": [*_SCHEDULE_VIEW, *_PAGING_VIEW],
-        "analyst": [*_SCHEDULE_VIEW],
+        "incident_manager": [*_SCHEDULE_MANAGE, *_PAGING_MANAGE, *_SLA_VIEW],
+        "lead": [*_SCHEDULE_MANAGE, *_PAGING_LEAD, *_SLA_VIEW],
+        "reviewer": [*_SCHEDULE_VIEW, *_PAGING_VIEW, *_SLA_VIEW],
+        "responder": [*_SCHEDULE_VIEW, *_PAGING_VIEW, *_SLA_VIEW],
+        "analyst": [*_SCHEDULE_VIEW, *_SLA_VIEW],
         "viewer": [*_SCHEDULE_VIEW],
     }
 
@@ -46,3 +49,8 @@ class EscalationsConfig(AppConfig):
         from escalations.subscriptions import subscribe_all
 
         subscribe_all()
+
+        from escalations import sla_views_support
+        from incidents import queue_deadlines
+
+        queue_deadlines.deadline_provider_register("sla", sla_views_support.queue_deadlines)
