@@ -99,6 +99,9 @@ def envelope_for(message: OutgoingMessage) -> Envelope:
         subject = payload.get("subject", "Firebreak: you are now on call")
         lines = [str(line) for line in payload.get("lines", [])] or [subject]
         text = lines[0]
+    elif message.kind == "chat":
+        subject, lines = chat_lines(incident, payload, restricted)
+        text = lines[0]
     elif message.kind in ("alert", "verify"):
         subject = payload.get("subject", "Firebreak alert")
         text = payload.get("text", subject)
@@ -135,10 +138,50 @@ def envelope_for(message: OutgoingMessage) -> Envelope:
         incident=public_incident,
         restricted=restricted,
         secret=contact.secret if contact else "",
-        webhook_format=(contact.webhook_format or "slack") if contact else "slack",
+        webhook_format=(contact.webhook_format or "slack") if contact else str(payload.get("format") or "slack"),
         recipient_id=message.recipient_id,
         incident_id=message.incident_id,
     )
+
+
+def chat_lines(incident, payload: dict[str, Any], restricted: bool) -> tuple[str, list[str]]:
+    """A chat announcement, from the incident as it is now: a restricted incident is named
+    by severity and reference only."""
+    if incident is None:
+        return "Firebreak", ["An incident changed."]
+    sev, reference, event = f"SEV{incident.severity}", incident.reference, payload.get("event")
+    if event == "declared":
+        what = "declared"
+    elif event == "severity":
+        what = f"severity changed SEV{payload.get('before')} → SEV{payload.get('after')}"
+    elif event == "status":
+        what = f"is now {str(payload.get('after', '')).replace('_', ' ')}"
+    else:
+        what = "changed"
+    if restricted:
+        return f"{sev} incident {reference} {what}", [f"{sev} incident {reference} {what} (restricted: details in Firebreak)"]
+    subject = f"[{sev}] {reference} {what}: {incident.title}"
+    lines = [
+        subject,
+        f"Category: {incident.harm_category.name}" if incident.harm_category_id else "",
+        f"Region: {incident.region}",
+        f"Status: {incident.get_status_display()}",
+    ]
+    return subject, [line for line in lines if line]
+
+
+def slack_escape(text: str) -> str:
+    """Slack's mrkdwn treats <…> as links and mentions (<!channel>): escape as Slack asks."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+_TEAMS_MARKDOWN = str.maketrans({c: "\\" + c for c in "\\*_[]`~<>"})
+
+
+def teams_escape(text: str) -> str:
+    """Adaptive Card text blocks render a Markdown subset; nothing a person typed may
+    become a link or formatting."""
+    return text.translate(_TEAMS_MARKDOWN)
 
 
 class EmailChannel:
@@ -171,7 +214,9 @@ def webhook_body(envelope: Envelope) -> dict[str, Any]:
             "ack_url": envelope.ack_url,
             "incident_url": envelope.incident_url,
         }
-    blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(envelope.lines)}}]
+    if envelope.webhook_format == "teams":
+        return teams_card(envelope)
+    blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": slack_escape("\n".join(envelope.lines))}}]
     buttons = []
     if envelope.ack_url:
         buttons.append({"type": "button", "text": {"type": "plain_text", "text": "Acknowledge"}, "url": envelope.ack_url})
@@ -180,6 +225,29 @@ def webhook_body(envelope: Envelope) -> dict[str, Any]:
     if buttons:
         blocks.append({"type": "actions", "elements": buttons})
     return {"text": envelope.text, "blocks": blocks}
+
+
+def teams_card(envelope: Envelope) -> dict[str, Any]:
+    """A Microsoft Teams incoming-webhook (Workflows) message carrying one Adaptive Card."""
+    body: list[dict[str, Any]] = [{"type": "TextBlock", "text": teams_escape(envelope.subject), "weight": "Bolder", "wrap": True}]
+    body += [{"type": "TextBlock", "text": teams_escape(line), "wrap": True, "spacing": "Small"} for line in envelope.lines[1:]]
+    actions = []
+    if envelope.ack_url:
+        actions.append({"type": "Action.OpenUrl", "title": "Acknowledge", "url": envelope.ack_url})
+    if envelope.incident_url:
+        actions.append({"type": "Action.OpenUrl", "title": "Open incident", "url": envelope.incident_url})
+    card = {
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "type": "AdaptiveCard",
+        "version": "1.4",
+        "body": body,
+        "actions": actions,
+    }
+    return {
+        "type": "message",
+        "summary": envelope.text[:200],
+        "attachments": [{"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None, "content": card}],
+    }
 
 
 def webhook_signature(secret: str, timestamp: int, body: bytes) -> str:

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from integrations.models import AlertLink, AlertSource, InboundMessage, Mailbox
+from integrations.models import AlertLink, AlertSource, ChatWebhook, InboundMessage, Mailbox
 
 
 @admin.register(Mailbox)
@@ -36,3 +36,10 @@ class AlertLinkAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(ChatWebhook)
+class ChatWebhookAdmin(admin.ModelAdmin):
+    list_display = ("name", "format", "active", "max_severity", "events", "regions")
+    list_filter = ("format", "active")
+    filter_horizontal = ("harm_categories",)

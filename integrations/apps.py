@@ -10,3 +10,7 @@ class IntegrationsConfig(AppConfig):
         "incident_manager": ["integrations.review_quarantine", "integrations.view_inboundmessage"],
     }
 
+    def ready(self) -> None:
+        from integrations.chat import subscribe_all
+
+        subscribe_all()

@@ -163,3 +163,7 @@ class AlertLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.dedup_key} → {self.incident_id}"
+
+
+# Outbound chat lives in its own module; imported here so Django registers its models.
+from integrations.models_chat import ChatEvent, ChatFormat, ChatWebhook  # noqa: E402, F401
