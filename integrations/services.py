@@ -31,7 +31,7 @@ from accounts.models import ApiToken, Region
 from core.audit import audit_record
 from core.errors import ApplicationError, Conflict, Forbidden, NotFound, ValidationError
 from core.time import db_now
-from incidents.models import Channel, HarmCategory, Incident, Surface
+from incidents.models import Channel, HarmCategory, Incident, Status, Surface
 from incidents.services import comment_create, incident_acknowledge, intake_submit, timeline_record
 from incidents.services_collab import evidence_add
 from integrations.mail import ImapReader, MailboxUnavailable, maildir_fetch, maildir_keys
@@ -304,8 +304,17 @@ def _source_seen(source: AlertSource, now: datetime) -> None:
     AlertSource.objects.filter(pk=source.pk).update(last_event_at=now, events_received=source.events_received + 1)
 
 
-def _create_incident(*, actor: Any, data: dict[str, Any], key: str) -> Incident:
+def _create_incident(*, actor: Any, data: dict[str, Any]) -> Incident:
     incident, _ = intake_submit(actor=actor, data=data, idempotency_key=None)
+    return incident
+
+
+def _surviving(incident: Incident | None) -> Incident | None:
+    """A duplicate merged into another incident hands its alerts on to the survivor."""
+    for _ in range(10):
+        if incident is None or incident.status != Status.MERGED or incident.merged_into_id is None:
+            return incident
+        incident = Incident.objects.get(pk=incident.merged_into_id)
     return incident
 
 
@@ -321,15 +330,15 @@ def alertmanager_receive(*, actor: Any, token: ApiToken, payload: Any) -> AlertO
     group_key = "group:" + hashlib.sha256(parsed["group_key"].encode()).hexdigest()
     group, _ = _claim_link(source, group_key, parsed["group_key"])
     if group.last_payload_sha256 == payload_hash:
-        return AlertOutcome(group.incident, False, True, group_key, "Already received; nothing changed.")
+        return AlertOutcome(_surviving(group.incident), False, True, group_key, "Already received; nothing changed.")
 
     fingerprints = {a["fingerprint"]: a for a in parsed["alerts"]}
     links: dict[str, tuple[AlertLink, bool]] = {fp: _claim_link(source, "alert:" + fp, fp) for fp in sorted(fingerprints)}
-    incident = group.incident or next((link.incident for link, _ in links.values() if link.incident is not None), None)
+    incident = _surviving(group.incident or next((link.incident for link, _ in links.values() if link.incident is not None), None))
     created = False
     firing = [fp for fp, a in fingerprints.items() if a["status"] == "firing"]
     if incident is None and firing:
-        incident = _create_incident(actor=actor, data=_alertmanager_incident_data(parsed, now), key=group_key)
+        incident = _create_incident(actor=actor, data=_alertmanager_incident_data(parsed, now))
         created = True
 
     newly_firing, resolved = [], []
@@ -466,7 +475,8 @@ def pagerduty_enqueue(*, actor: Any, token: ApiToken, payload: Any) -> AlertOutc
                 f"No alert with this dedup_key was triggered here; {action} needs a trigger first.",
                 errors={"dedup_key": ["Unknown dedup_key for this intake key."]},
             )
-        incident = link.incident
+        incident = _surviving(link.incident)
+        assert incident is not None
         target = AlertState.ACKNOWLEDGED if action == "acknowledge" else AlertState.RESOLVED
         if link.state == target or (target == AlertState.ACKNOWLEDGED and link.state == AlertState.RESOLVED):
             return AlertOutcome(incident, False, True, key, "Already received; nothing changed.")
@@ -495,6 +505,7 @@ def pagerduty_enqueue(*, actor: Any, token: ApiToken, payload: Any) -> AlertOutc
         return AlertOutcome(incident, False, False, key, f"Alert {target}.", [action])
 
     link, _ = _claim_link(source, key, key)
+    link.incident = _surviving(link.incident)
     if link.incident is not None:
         if link.last_payload_sha256 == payload_hash or link.state != AlertState.RESOLVED:
             return AlertOutcome(link.incident, False, True, key, "An incident is already open for this dedup_key.")
@@ -512,7 +523,7 @@ def pagerduty_enqueue(*, actor: Any, token: ApiToken, payload: Any) -> AlertOutc
             actor=actor, action="integrations.pagerduty.trigger", obj=link, after={"incident": link.incident.pk, "retrigger": True}
         )
         return AlertOutcome(link.incident, False, False, key, "Alert triggered again.", ["trigger"])
-    incident = _create_incident(actor=actor, data=_pagerduty_incident_data(parsed, now), key=key)
+    incident = _create_incident(actor=actor, data=_pagerduty_incident_data(parsed, now))
     _link_event(link, incident, AlertState.TRIGGERED, payload_hash, now)
     _source_seen(source, now)
     audit_record(actor=actor, action="integrations.pagerduty.trigger", obj=link, after={"incident": incident.pk, "created": True})

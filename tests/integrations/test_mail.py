@@ -245,3 +245,21 @@ def test_poll_task_runs_the_poller(maildir, make_mailbox):
     add(maildir, fixture_bytes("email/media-inquiry.eml"))
     assert mail_poll.apply().get() == 1
     assert Incident.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_hostile_subjects_and_bodies_are_taken_in_or_quarantined_never_crash(maildir, make_mailbox):
+    make_mailbox(maildir.path)
+    hostile = [h for h in json.loads((FIXTURES / "hostile-inputs.json").read_text()) if isinstance(h, str)]
+    for i, text in enumerate(hostile):
+        msg = EmailMessage()
+        msg["From"] = "desk@newsroom.example.com"
+        msg["Subject"] = " ".join(text.split())[:900] or "x"
+        msg["Message-ID"] = f"<hostile-{i}@newsroom.example.com>"
+        msg.set_content(text.replace("\x00", "") or "x")
+        add(maildir, msg.as_bytes())
+    result = mail_poll_all()[0]
+    assert result.error == "" and result.seen == len(hostile)
+    assert result.accepted + result.quarantined == len(hostile)
+    for incident in Incident.objects.all():
+        assert "\x00" not in incident.title and "\x00" not in incident.summary

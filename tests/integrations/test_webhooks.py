@@ -1,6 +1,7 @@
 """Alertmanager and PagerDuty Events v2 webhooks, driven with the tools' documented payloads."""
 
 import copy
+import json
 import threading
 
 import pytest
@@ -262,3 +263,43 @@ def test_nul_characters_are_refused_before_anything_is_written(api, intake_key):
     response = api(token=key).post(AM, body, format="json")
     assert response.status_code == 400 and "NUL" in response.json()["detail"]
     assert AlertLink.objects.count() == 0 and Incident.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_alerts_of_a_merged_duplicate_go_to_the_surviving_incident(api, intake_key, manager):
+    from incidents.services import incident_create, incident_merge
+    from tests.incidents.conftest import incident_data
+
+    _, key = intake_key
+    first = api().post(PD, pd_body("trigger", key), format="json").json()
+    survivor = incident_create(actor=manager, data=incident_data(title="Live violence cluster"))
+    incident_merge(actor=manager, duplicate=Incident.objects.get(pk=first["incident"]["id"]), into=survivor, reason="Same event")
+    ack = api().post(PD, pd_body("acknowledge", key), format="json").json()
+    assert ack["incident"]["id"] == survivor.pk
+    survivor.refresh_from_db()
+    assert survivor.acknowledged_at is not None
+
+
+@pytest.mark.django_db
+def test_hostile_strings_never_cause_a_500(api, intake_key):
+    from tests.integrations.conftest import FIXTURES
+
+    _, key = intake_key
+    client = api(token=key)
+    hostile = [h for h in json.loads((FIXTURES / "hostile-inputs.json").read_text()) if isinstance(h, str)]
+    for i, text in enumerate(hostile):
+        am = fixture_json("alertmanager/firing.json")
+        am["groupKey"] = f"{{}}:{{n={i}}}"
+        am["commonAnnotations"]["summary"] = text
+        am["alerts"][0]["labels"]["hashtag"] = text[:200]
+        am["alerts"][0]["labels"]["region"] = text[:50]
+        pd = pd_body("trigger", key)
+        pd["dedup_key"] = f"hostile-{i}"
+        pd["payload"]["summary"] = text[:1024] or "x"
+        pd["payload"]["group"] = text[:255] or "x"
+        pd["payload"]["custom_details"] = {"country": text[:10], "note": text[:5000]}
+        for url, body in ((AM, am), (PD, pd)):
+            response = client.post(url, body, format="json")
+            assert response.status_code in (200, 201, 202, 400), (text[:40], response.status_code, response.content[:300])
+    for incident in Incident.objects.all():
+        assert "\x00" not in incident.title and "\x00" not in incident.summary
