@@ -10,7 +10,7 @@ from __future__ import annotations
 from core import events
 from escalations.models import EscalationState, Page
 from escalations.services import escalations_start, escalations_stop
-from incidents.events import IncidentAcknowledged, IncidentDeclared, IncidentSeverityChanged, IncidentStatusChanged
+from incidents.events import IncidentAcknowledged, IncidentDeclared, IncidentSeverityChanged, IncidentStatusChanged, IncidentUpdated
 from incidents.models import TERMINAL_STATUSES
 
 
@@ -21,6 +21,17 @@ def on_incident_declared(event: IncidentDeclared) -> None:
 def on_severity_changed(event: IncidentSeverityChanged) -> None:
     if event.raised:
         escalations_start(incident_id=event.incident_id, at=event.at, reason=f"severity raised to SEV{event.after}")
+
+
+ROUTING_FIELDS = {"harm_category", "region", "channel"}
+
+
+def on_incident_updated(event: IncidentUpdated) -> None:
+    """A new category, region or channel can make other policies match (an incident
+    re-filed as CSEA in EMEA pages the CSEA policy); those start, running ones go on."""
+    changed = sorted(ROUTING_FIELDS & set(event.fields))
+    if changed:
+        escalations_start(incident_id=event.incident_id, at=event.at, reason=f"{', '.join(changed).replace('_', ' ')} changed")
 
 
 def on_status_changed(event: IncidentStatusChanged) -> None:
@@ -54,3 +65,4 @@ def subscribe_all() -> None:
     events.subscribe(IncidentSeverityChanged, on_severity_changed, in_transaction=True)
     events.subscribe(IncidentStatusChanged, on_status_changed, in_transaction=True)
     events.subscribe(IncidentAcknowledged, on_acknowledged, in_transaction=True)
+    events.subscribe(IncidentUpdated, on_incident_updated, in_transaction=True)

@@ -66,6 +66,23 @@ def test_a_rule_on_harm_category_and_region_must_match(manager, make_user):
     assert not Escalation.objects.filter(incident=incident).exists()
 
 
+def test_refiling_the_category_or_region_starts_policies_that_now_match(manager, make_user):
+    alice, legal = make_user("alice", role="responder"), make_user("legal", role="reviewer")
+    make_policy("Responders", steps=[(5, [("user", alice.pk)])])
+    make_policy("EMEA legal", steps=[(5, [("user", legal.pk)])], rules=[{"max_severity": 4, "region": "emea"}])
+    incident = _declare(manager, region="apac")
+    assert list(Escalation.objects.filter(incident=incident).values_list("policy_snapshot__name", flat=True)) == ["Responders"]
+
+    incident = incident_services.incident_update(actor=manager, incident=incident, data={"region": "emea"}, version=incident.version)
+
+    names = sorted(Escalation.objects.filter(incident=incident).values_list("policy_snapshot__name", flat=True))
+    assert names == ["EMEA legal", "Responders"]
+    assert TimelineEvent.objects.filter(incident=incident, summary__contains='"EMEA legal" started (region changed)').exists()
+
+    incident_services.incident_update(actor=manager, incident=incident, data={"summary": "More detail"}, version=incident.version)
+    assert Escalation.objects.filter(incident=incident).count() == 2
+
+
 def test_raising_the_severity_starts_policies_that_now_match(manager, make_user):
     alice = make_user("alice", role="responder")
     make_policy("SEV1 bridge", steps=[(5, [("user", alice.pk)])], rules=[{"max_severity": 1}])
