@@ -9,6 +9,7 @@ import json
 
 from django.core.cache import cache
 from django.core.exceptions import RequestDataTooBig
+from django.http.request import RawPostDataException
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import authentication, exceptions, generics, serializers, status
@@ -44,8 +45,8 @@ class RoutingKeyAuthentication(authentication.BaseAuthentication):
     def authenticate(self, request):
         try:
             body = request._request.body
-        except RequestDataTooBig:
-            return None
+        except (RequestDataTooBig, RawPostDataException):
+            return None  # too big, or a form body already parsed: not a PagerDuty sender
         if not body or len(body) > PAGERDUTY_MAX_BYTES:
             return None
         try:
@@ -76,6 +77,8 @@ def _body(request, limit: int):
         raw = request._request.body
     except RequestDataTooBig:
         raise ValidationError.for_field("body", f"The request is larger than {limit:,} bytes.") from None
+    except RawPostDataException:
+        raise ValidationError.for_field("body", "Send the event as JSON (Content-Type: application/json).") from None
     if len(raw) > limit:
         raise ValidationError.for_field("body", f"The request is larger than {limit:,} bytes.")
     return request.data
