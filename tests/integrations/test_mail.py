@@ -189,6 +189,7 @@ def test_a_50_mb_attachment_is_quarantined_without_reading_it_into_memory_whole(
     assert message.size == size > 50 * 1024 * 1024 and message.subject == "Footage"
     assert message.raw.size == size
     assert Incident.objects.count() == 0
+    message.raw.delete(save=False)  # 67 MB: do not leave it in the test media folder
 
 
 @pytest.mark.django_db
@@ -263,3 +264,32 @@ def test_hostile_subjects_and_bodies_are_taken_in_or_quarantined_never_crash(mai
     assert result.accepted + result.quarantined == len(hostile)
     for incident in Incident.objects.all():
         assert "\x00" not in incident.title and "\x00" not in incident.summary
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_pollers_at_once_take_each_message_in_once(maildir, make_mailbox):
+    import threading
+
+    from django.db import connection
+
+    make_mailbox(maildir.path)
+    add(maildir, fixture_bytes("email/media-inquiry.eml"))
+    add(maildir, fixture_bytes("email/regulator-removal-order.eml").replace(b"example.eu", b"example.com"))
+    results, errors = [], []
+
+    def poll():
+        try:
+            results.extend(mail_poll_all())
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=poll) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert InboundMessage.objects.count() == 2 and Incident.objects.count() == 2
+    assert sum(r.accepted for r in results) == 2
