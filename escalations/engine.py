@@ -17,7 +17,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -411,18 +411,19 @@ def deliver_due(now: datetime, *, batch_size: int = DELIVERY_BATCH_SIZE) -> Deli
         jobs.append((message, delivery.envelope_for(message)))
     in_app = [(m, e) for m, e in jobs if m.channel == "in_app"]
     remote = [(m, e) for m, e in jobs if m.channel != "in_app"]
-    outcomes: list[tuple[OutgoingMessage, delivery.Outcome]] = []
     for message, envelope in in_app:
         # In-app delivery is a row in our own database: write it and its outcome together.
         with transaction.atomic():
             state = _record_outcome(message, delivery.send(envelope), now, deadline)
         _count(result, state)
     if remote:
-        # Network sends only: no database work happens in these threads.
+        # Network sends only: no database work happens in these threads. Each outcome is
+        # recorded as soon as its send returns, so one hanging receiver does not hold the
+        # others' results back (a crash meanwhile would send them all again).
         with ThreadPoolExecutor(max_workers=min(DELIVERY_WORKERS, len(remote))) as pool:
-            outcomes += list(zip([m for m, _ in remote], pool.map(lambda job: delivery.send(job[1]), remote), strict=True))
-    for message, outcome in outcomes:
-        _count(result, _record_outcome(message, outcome, now, deadline))
+            sending = {pool.submit(delivery.send, envelope): message for message, envelope in remote}
+            for done in as_completed(sending):
+                _count(result, _record_outcome(sending[done], done.result(), now, deadline))
     _heartbeat(DELIVERY_HEARTBEAT, now, 0.0, asdict(result))
     return result
 
