@@ -241,7 +241,9 @@ class IncidentBreakGlassApi(generics.GenericAPIView):
     """An admin opens a restricted incident they are not cleared for, with a reason: a
     time-limited grant, audited, on the timeline, and the compartment's owners alerted."""
 
-    required_permissions = {"post": Rule(perm="incidents.break_glass_incident")}
+    # Admin-only: a token needs the admin scope, not just write (a leaked write token of an admin
+    # must not open restricted incidents).
+    required_permissions = {"post": Rule(perm="incidents.break_glass_incident", scope="admin")}
     serializer_class = s.IncidentBreakGlassInput
 
     @extend_schema(request=s.IncidentBreakGlassInput, responses={201: s.IncidentGrantOutput})
