@@ -125,6 +125,7 @@ def _detail_context(request, schedule: Schedule, **extra: Any) -> dict:
         "oncall_groups": [(schedule, schedule_selectors.schedule_oncall_now(schedule=schedule, at=now))],
         "timeline": _timeline(schedule, day_starts=day_starts),
         "timeline_days": day_starts[:-1],
+        "timeline_day_bounds": list(zip(day_starts[:-1], day_starts[1:], strict=True)),
         "overrides": schedule_selectors.override_list(schedule=schedule, start=now),
         "can_manage": can_manage,
         "form": OverrideForm() if can_manage else None,
