@@ -1,4 +1,8 @@
-from django.http import JsonResponse
+import sys
+
+from django.db import InterfaceError, OperationalError
+from django.http import HttpResponse, JsonResponse
+from django.template import loader
 from django.views import defaults
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
@@ -33,7 +37,19 @@ def not_found(request, exception=None):
     return defaults.page_not_found(request, exception)
 
 
+DATABASE_RETRY_AFTER_SECONDS = 30
+
+
 def server_error(request):
+    """A database that is down or restarting is an outage, not a bug: 503 with Retry-After
+    (the error being handled is the one in flight while Django calls this handler)."""
+    if isinstance(sys.exc_info()[1], (OperationalError, InterfaceError)):
+        if request.path.startswith("/api/"):
+            response = _problem_json(request, 503, "Service unavailable", "The database cannot be reached right now; try again shortly.")
+        else:
+            response = HttpResponse(loader.render_to_string("503.html"), status=503)
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+        return response
     if request.path.startswith("/api/"):
         return _problem_json(request, 500, "Server error", "Something went wrong on our side; it has been logged.")
     return defaults.server_error(request)
