@@ -120,7 +120,7 @@ def _rollup_sums(f: DashboardFilters, cleared: list[int]) -> dict:
     row = _fetch(
         f"SELECT COALESCE(SUM(r.opened), 0), COALESCE(SUM(r.resolved), 0), {sums}, "  # noqa: S608 - only constant fragments and column names are interpolated; values are bound
         + ", ".join(f"SUM(r.{m}_sum)" for m in METRICS)
-        + f" FROM dashboards_dailyrollup r WHERE r.day BETWEEN %s AND %s AND {where}",
+        + f" FROM dashboards_dailyrollup r WHERE r.day BETWEEN %s AND %s AND (r.opened > 0 OR r.resolved > 0) AND {where}",
         [f.date_from, f.date_to, *params],
     )[0]
     out: dict[str, Any] = {"opened": int(row[0]), "resolved": int(row[1])}
@@ -157,7 +157,8 @@ def widget_volume(user: Any, f: DashboardFilters, cleared: list[int]) -> dict:
     where, params = _where(f, cleared, "r")
     rows = _fetch(
         f"SELECT r.day, r.{col}, SUM(r.opened) FROM dashboards_dailyrollup r "  # noqa: S608 - only constant fragments and column names are interpolated; values are bound
-        f"WHERE r.day BETWEEN %s AND %s AND {where} GROUP BY 1, 2 HAVING SUM(r.opened) > 0 ORDER BY 1, 2",
+        f"WHERE r.day BETWEEN %s AND %s AND (r.opened > 0 OR r.resolved > 0) AND {where} "
+        "GROUP BY 1, 2 HAVING SUM(r.opened) > 0 ORDER BY 1, 2",
         [f.date_from, f.date_to, *params],
     )
     names: dict[Any, str] = {}
