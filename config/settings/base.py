@@ -41,6 +41,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.middleware.RequestIdMiddleware",
+    "core.middleware.PermissionsPolicyMiddleware",
     "core.middleware.RejectNulMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -275,6 +276,7 @@ CELERY_BEAT_SCHEDULE["escalations.handoff_notices"] = {
 }
 CELERY_BEAT_SCHEDULE["postmortems.reminders_tick"] = {"task": "postmortems.reminders_tick", "schedule": 60.0, "options": {"expires": 50}}
 CELERY_BEAT_SCHEDULE["integrations.mail_poll"] = {"task": "integrations.mail_poll", "schedule": 60.0, "options": {"expires": 50}}
+CELERY_BEAT_SCHEDULE["dashboards.rollups_refresh"] = {"task": "dashboards.rollups_refresh", "schedule": 300.0, "options": {"expires": 240}}
 
 # --- email ---------------------------------------------------------------------------
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
