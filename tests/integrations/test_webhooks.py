@@ -303,3 +303,13 @@ def test_hostile_strings_never_cause_a_500(api, intake_key):
             assert response.status_code in (200, 201, 202, 400), (text[:40], response.status_code, response.content[:300])
     for incident in Incident.objects.all():
         assert "\x00" not in incident.title and "\x00" not in incident.summary
+
+
+@pytest.mark.django_db
+def test_form_encoded_bodies_are_refused_cleanly(api, intake_key):
+    _, key = intake_key
+    for url in (AM, PD):
+        response = api(token=key).post(url, {"routing_key": key, "event_action": "trigger"}, format="multipart")
+        assert response.status_code in (400, 415), (url, response.status_code)
+    assert api().post(PD, {"routing_key": key}, format="multipart").status_code == 401
+    assert Incident.objects.count() == 0
