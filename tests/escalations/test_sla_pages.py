@@ -21,6 +21,7 @@ def only_test_policies():
     """The shipped default policies would start clocks of their own on every new incident."""
     SLAPolicy.objects.all().delete()
 
+
 HX = {"HTTP_HX_REQUEST": "true"}
 
 
