@@ -130,6 +130,23 @@ def _claim_link(source: AlertSource, key: str, label: str) -> tuple[AlertLink, b
     return link, row is not None
 
 
+def _claim_links(source: AlertSource, fingerprints: list[str]) -> dict[str, tuple[AlertLink, bool]]:
+    """_claim_link for many alert fingerprints in two statements, locked in key order."""
+    keys = ["alert:" + fp for fp in fingerprints]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO integrations_alertlink (source_id, dedup_key, label, state, created_at, last_event_at, "
+            "last_payload_sha256, events) SELECT %s, k, left(l, 500), %s, now(), now(), '', 0 "
+            "FROM unnest(%s::text[], %s::text[]) AS t(k, l) ORDER BY k "
+            "ON CONFLICT (source_id, dedup_key) DO NOTHING RETURNING dedup_key",
+            [source.pk, AlertState.TRIGGERED, keys, fingerprints],
+        )
+        created = {row[0] for row in cursor.fetchall()}
+    rows = AlertLink.objects.select_for_update(of=("self",)).select_related("incident").filter(source=source, dedup_key__in=keys)
+    by_key = {link.dedup_key: link for link in rows.order_by("dedup_key")}
+    return {fp: (by_key["alert:" + fp], "alert:" + fp in created) for fp in fingerprints}
+
+
 def _severity_of(value: Any) -> int | None:
     if value in (None, ""):
         return None
@@ -333,7 +350,7 @@ def alertmanager_receive(*, actor: Any, token: ApiToken, payload: Any) -> AlertO
         return AlertOutcome(_surviving(group.incident), False, True, group_key, "Already received; nothing changed.")
 
     fingerprints = {a["fingerprint"]: a for a in parsed["alerts"]}
-    links: dict[str, tuple[AlertLink, bool]] = {fp: _claim_link(source, "alert:" + fp, fp) for fp in sorted(fingerprints)}
+    links = _claim_links(source, sorted(fingerprints))
     incident = _surviving(group.incident or next((link.incident for link, _ in links.values() if link.incident is not None), None))
     created = False
     firing = [fp for fp, a in fingerprints.items() if a["status"] == "firing"]
@@ -353,7 +370,11 @@ def alertmanager_receive(*, actor: Any, token: ApiToken, payload: Any) -> AlertO
             if alert["status"] == "resolved"
             else (link.state if not link_created and link.state != AlertState.RESOLVED else AlertState.TRIGGERED)
         )
-        _link_event(link, incident, state, _sha256(alert), now)
+        link.incident, link.state, link.last_payload_sha256 = incident, state, _sha256(alert)
+        link.last_event_at, link.events = now, link.events + 1
+    AlertLink.objects.bulk_update(
+        [link for link, _ in links.values()], ["incident", "state", "last_payload_sha256", "last_event_at", "events"], batch_size=500
+    )
 
     changes: list[str] = []
     if incident is not None and not created and newly_firing:

@@ -313,3 +313,24 @@ def test_form_encoded_bodies_are_refused_cleanly(api, intake_key):
         assert response.status_code in (400, 415), (url, response.status_code)
     assert api().post(PD, {"routing_key": key}, format="multipart").status_code == 401
     assert Incident.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_large_group_costs_the_same_queries_as_a_small_one(api, intake_key):
+    from django.db import connection as conn
+    from django.test.utils import CaptureQueriesContext
+
+    _, key = intake_key
+    client = api(token=key)
+
+    def post(n, group):
+        body = fixture_json("alertmanager/firing.json")
+        body["groupKey"] = group
+        body["alerts"] = [dict(body["alerts"][0], fingerprint=f"{group}-{i:04d}") for i in range(n)]
+        with CaptureQueriesContext(conn) as ctx:
+            assert client.post(AM, body, format="json").status_code == 201
+        return len(ctx.captured_queries)
+
+    post(1, "warm-up")  # the token's first use of the minute writes last_used_at
+    assert post(200, "big") == post(1, "small")
+    assert AlertLink.objects.filter(dedup_key__startswith="alert:big-").count() == 200
