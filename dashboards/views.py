@@ -36,6 +36,34 @@ def _shown(summary: dict, widget: str) -> bool:
     return True
 
 
+def _bars(summary: dict) -> dict:
+    """Small bar charts drawn beside the widgets' tables: one value per label."""
+    bars = {
+        "open": {
+            "label": "open incidents",
+            "labels": [f"SEV{r['severity']}" for r in summary["open"]["rows"]],
+            "values": [sum(r[s] for s in summary["open"]["statuses"]) for r in summary["open"]["rows"]],
+        },
+        "time_in_status": {
+            "label": "mean hours",
+            "labels": [r["status"] for r in summary["time_in_status"]["rows"]],
+            "values": [r["mean_hours"] or 0 for r in summary["time_in_status"]["rows"]],
+        },
+        "oncall": {
+            "label": "pages",
+            "labels": [r["user"] for r in summary["oncall"]["rows"][:20]],
+            "values": [r["pages"] for r in summary["oncall"]["rows"][:20]],
+        },
+    }
+    if summary["sla"] is not None:
+        bars["sla"] = {
+            "label": "attainment %",
+            "labels": [r["metric"] for r in summary["sla"]["rows"]],
+            "values": [r["attainment_pct"] or 0 for r in summary["sla"]["rows"]],
+        }
+    return {k: v for k, v in bars.items() if v["labels"]}
+
+
 def _fmt_hours(seconds):
     if seconds is None:
         return "—"
@@ -107,7 +135,7 @@ def dashboard(request):
         filters=filters,
         query=query,
         can_export=request.user.has_perm(services.EXPORT_PERM),
-        chart={"volume": summary["volume"], "previous_opened": summary["previous"]["totals"]["opened"]},
+        chart={"volume": summary["volume"], "bars": _bars(summary)},
         qs=urlencode(query),
         widgets=[(w, WIDGET_TITLES[w], *exports.widget_table(summary, w)) for w in exports.WIDGETS if _shown(summary, w)],
         metric_rows=_metric_rows(summary),
