@@ -334,3 +334,19 @@ def test_a_large_group_costs_the_same_queries_as_a_small_one(api, intake_key):
     post(1, "warm-up")  # the token's first use of the minute writes last_used_at
     assert post(200, "big") == post(1, "small")
     assert AlertLink.objects.filter(dedup_key__startswith="alert:big-").count() == 200
+
+
+@pytest.mark.django_db
+def test_webhooks_are_rate_limited_per_intake_key(api, intake_key, monkeypatch):
+    from django.core.cache import cache
+
+    from integrations.api.views import WebhookThrottle
+
+    _, key = intake_key
+    cache.clear()
+    monkeypatch.setattr(WebhookThrottle, "rate", "2/min")
+    try:
+        codes = [api(token=key).post(PD, pd_body("trigger", key), format="json").status_code for _ in range(3)]
+    finally:
+        cache.clear()
+    assert codes == [202, 202, 429]
