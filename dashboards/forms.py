@@ -127,7 +127,7 @@ class DashboardFilterForm(forms.Form):
         for key in ("from", "to", "team", "region", "category", "channel", "severity", "by"):
             if self.data.get("_nul_" + key):
                 self.add_error(self.ALIASES.get(key, key), "Contains a NUL character.")
-        today = timezone.localdate()
+        today = timezone.now().astimezone(dt.UTC).date()
         date_to = data.get("date_to") or today
         date_from = data.get("date_from") or (date_to - dt.timedelta(days=DEFAULT_RANGE_DAYS - 1))
         if "date_from" in self.errors or "date_to" in self.errors:

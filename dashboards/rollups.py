@@ -93,3 +93,13 @@ def rollup_rebuild_range(start: dt.date, end: dt.date, *, now: dt.datetime | Non
         out[day] = rollup_rebuild_day(day, now=now)
         day += dt.timedelta(days=1)
     return out
+
+
+def days_with_changes(*, since: dt.datetime) -> set[dt.date]:
+    """UTC declaration days of incidents updated since the given time."""
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT DISTINCT (created_at AT TIME ZONE 'UTC')::date FROM incidents_incident WHERE updated_at >= %s",
+            [since],
+        )
+        return {row[0] for row in cur.fetchall()}

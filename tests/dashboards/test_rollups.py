@@ -108,3 +108,18 @@ def test_refresh_task_rebuilds_recent_days():
     incident(created_at=timezone.now())
     assert rollups_refresh_task() >= 1
     assert DailyRollup.objects.filter(day=timezone.now().astimezone(dt.UTC).date(), opened=1).exists()
+
+
+def test_refresh_task_also_rebuilds_the_declaration_day_of_a_recently_changed_incident():
+    from django.utils import timezone
+
+    old_day = timezone.now().astimezone(dt.UTC).date() - dt.timedelta(days=20)
+    created = dt.datetime.combine(old_day, dt.time(9), tzinfo=dt.UTC)
+    inc = incident(created_at=created)
+    rollup_rebuild_range(old_day, old_day)
+    assert sum(DailyRollup.objects.filter(day=old_day).values_list("ttr_hist", flat=True)[0]) == 0
+    inc.resolved_at = created + dt.timedelta(hours=3)
+    inc.status = Status.RESOLVED
+    inc.save()  # updated_at moves
+    rollups_refresh_task()
+    assert sum(DailyRollup.objects.filter(day=old_day).values_list("ttr_hist", flat=True)[0]) == 1
