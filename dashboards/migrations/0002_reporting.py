@@ -50,10 +50,12 @@ VIEWS = {
 
 
 def _role(name: str) -> str:
+    # Two databases migrating at once (test runs) may race to create it: the loser moves on.
     return f"""DO $$ BEGIN
         IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{name}') THEN
             CREATE ROLE {name} NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT;
         END IF;
+    EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
     END $$;"""
 
 
