@@ -70,6 +70,18 @@ ROLE_PERMS: dict[str, frozenset[str]] = {
         }
     ),
 }
+# The dashboards app (reporting) as its AppConfig declares it. Kept apart from ROLE_PERMS so
+# the matrix still loads while that app has no permissions yet; its cells skip without URLs.
+DASHBOARD_PERMS: dict[str, frozenset[str]] = {
+    "incident_manager": frozenset({"dashboards.view_dashboard"}),
+    "lead": frozenset({"dashboards.view_dashboard", "dashboards.export_incidents"}),
+    "analyst": frozenset({"dashboards.view_dashboard", "dashboards.export_incidents"}),
+    "admin": frozenset({"dashboards.view_dashboard", "dashboards.export_incidents"}),
+    "reviewer": frozenset(),
+    "responder": frozenset(),
+    "viewer": frozenset(),
+}
+
 # Permissions the matrix relies on a role NOT having (checked against the real groups too).
 ROLE_LACKS: dict[str, frozenset[str]] = {
     role: frozenset(set().union(*ROLE_PERMS.values()) - perms) for role, perms in ROLE_PERMS.items() if role != "admin"
@@ -105,6 +117,9 @@ ACTIONS: dict[str, Action] = {
     # Post-mortem Markdown export; the post-mortem under test is in review, so a reader who
     # can see it gets 409 ("only a published post-mortem can be exported"), anyone else 404.
     "export": Action("export", ("postmortem_html",), write=False, perm=None, ok=409),
+    # Dashboards: the drill-down list behind a chart and the CSV export of incidents.
+    "drilldown": Action("drilldown", ("dashboard",), write=False, perm="dashboards.view_dashboard", ok=200, collection=True),
+    "csv_export": Action("csv_export", ("dashboard",), write=False, perm="dashboards.export_incidents", ok=200, collection=True),
     "acknowledge": Action("acknowledge", ("html", "api"), write=True, perm="escalations.change_page", ok=200, refused=404),
     "approve_update": Action("approve_update", ("html", "api"), write=True, perm="incidents.approve_outbound", ok=200),
     "approve_postmortem": Action("approve_postmortem", ("html", "api"), write=True, perm="postmortems.approve_postmortem", ok=200),
@@ -136,7 +151,7 @@ def expected(role: str, relationship: str, action: str, scope: str | None = None
         return 401
     if scope is not None and scope != "admin" and scope != ACTION_SCOPE[action]:
         return 403
-    perms = ROLE_PERMS[role]
+    perms = ROLE_PERMS[role] | DASHBOARD_PERMS[role]
     if a.collection:
         # Lists answer whoever may use them; whether the incident is in it is listed().
         return a.ok if a.perm is None or a.perm in perms else a.refused

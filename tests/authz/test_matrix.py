@@ -85,6 +85,26 @@ def test_matrix_cell(cell, world, settings):
     want = ex.expected(role, rel, action, scope)
     secret = target.incident.title.split()[-1]
 
+    if surface == "dashboard":
+        from django.urls import NoReverseMatch, reverse
+
+        try:
+            url = reverse("dashboards:drilldown" if action == "drilldown" else "dashboards:export-incidents")
+        except NoReverseMatch:
+            pytest.skip("the dashboards app has no drill-down or CSV export URL yet")
+        client = Client()
+        if user is not None:
+            client.cookies[settings.SESSION_COOKIE_NAME] = world.sessions[(role, rel)]
+        response = client.get(url)
+        if anonymous:
+            assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+            return
+        assert response.status_code == want, (url, response.status_code, want)
+        if want == 200:
+            raw = b"".join(response.streaming_content) if response.streaming else response.content
+            assert (target.incident.reference.encode() in raw) == ex.listed(role, rel), (url, role, rel)
+        return
+
     if surface in ("html", "postmortem_html"):
         client = Client()
         if user is not None:
@@ -142,6 +162,11 @@ def test_the_table_matches_the_role_groups(role, world):
     assert ex.ROLE_PERMS[role] <= held, sorted(ex.ROLE_PERMS[role] - held)
     if role != "admin":
         assert not (ex.ROLE_LACKS[role] & held), sorted(ex.ROLE_LACKS[role] & held)
+    from django.contrib.auth.models import Permission
+
+    if Permission.objects.filter(content_type__app_label="dashboards").exists():
+        dashboards = {p for p in held if p.startswith("dashboards.")}
+        assert ex.DASHBOARD_PERMS[role] <= dashboards, sorted(ex.DASHBOARD_PERMS[role] - dashboards)
 
 
 def test_the_matrix_has_the_cells_it_promises():
@@ -149,3 +174,94 @@ def test_the_matrix_has_the_cells_it_promises():
     assert {c[0] for c in CELLS} == {*ex.ROLES, "anonymous"}
     assert {c[1] for c in CELLS} == set(ex.RELATIONSHIPS)
     assert {c[4] for c in CELLS} == {None, *ex.TOKEN_SCOPES}
+
+
+# --- what leaves the incident page: notifications, outgoing pages, feeds, every list -------
+
+
+def _restricted_words(world):
+    words = [t.word for key, t in world.targets.items() if key != "open"]
+    return words + [f"{w}summary" for w in words]
+
+
+def test_mentions_notify_only_readers_who_may_see_the_incident(world):
+    from incidents.models import Notification
+
+    for (role, rel), user in world.users.items():
+        notified = set(Notification.objects.filter(user=user, kind="mention").values_list("incident_id", flat=True))
+        target = world.target(role, rel).incident.pk
+        assert (target in notified) == ex.visible(role, rel), (role, rel)
+        # and never about an incident the reader cannot see
+        visible = {t.incident.pk for key, t in world.targets.items()} - (
+            {t.incident.pk for key, t in world.targets.items() if key != "open"} if rel == "uncleared" else set()
+        )
+        assert notified <= visible, (role, rel, notified - visible)
+
+
+def test_outgoing_pages_for_restricted_incidents_carry_no_detail(world):
+    from escalations.delivery import envelope_for, webhook_body
+    from escalations.models import OutgoingMessage
+
+    seen = 0
+    for key, target in world.targets.items():
+        for message in OutgoingMessage.objects.filter(incident=target.incident, kind="page").select_related("incident", "contact_method"):
+            envelope = envelope_for(message)
+            text = " ".join([envelope.subject, envelope.text, *envelope.lines, str(webhook_body(envelope)), str(envelope.incident)])
+            if key == "open":
+                assert target.word in text
+            else:
+                assert target.word not in text and "summary" not in text and "NCMEC" not in text, text
+                assert envelope.restricted
+            seen += 1
+    assert seen >= 2 * len(world.targets), seen  # a mail and a webhook per incident
+
+
+def test_the_ical_feed_of_a_commander_has_no_incident_detail(world, client):
+    from escalations import schedule_services
+    from tests.escalations.factories_schedules import make_schedule, rotation
+
+    commander = world.user("incident_manager", "commander")
+    make_schedule(rotations=[rotation([commander, world.owner])])
+    _, secret = schedule_services.ical_token_create(actor=commander, schedule=None)
+    response = client.get("/api/v1/schedules/mine.ics", {"token": secret})
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "BEGIN:VEVENT" in body
+    for word in [*_restricted_words(world), "Network sharing", "INC-"]:
+        assert word not in body, word
+
+
+def _listing_urls():
+    from tests.authz.test_urls import URLS
+
+    skip = ("admin/", "accounts/logout/", "accounts/sso/", "api/v1/schema/", "api/v1/docs/", "healthz", "readyz")
+    return sorted(path for route, path in URLS if "<" not in route and "(?P" not in route and not route.startswith(skip))
+
+
+@pytest.mark.parametrize("role", ex.ROLES)
+def test_no_list_export_or_dashboard_shows_an_uncleared_reader_anything_restricted(role, world, settings):
+    """Every page and API resource without an id in its path (queues, lists, search,
+    notifications, dashboards and their exports when present), plain and with ?q= for each
+    restricted word, shows nothing of the restricted incidents."""
+    settings.FIREBREAK_ADMIN_OTP_REQUIRED = False
+    from django.test import Client
+
+    html = Client()
+    html.cookies[settings.SESSION_COOKIE_NAME] = world.sessions[(role, "uncleared")]
+    api = APIClient()
+    api.force_authenticate(user=world.user(role, "uncleared"))
+    words = _restricted_words(world)
+    references = [t.incident.reference for key, t in world.targets.items() if key != "open"]
+    for path in _listing_urls():
+        client = api if path.startswith("/api/") else html
+        for probe in ["", world.targets["shared"].word, references[0]]:
+            query = f"?q={probe}" if probe else ""
+            response = client.get(path + query)
+            assert response.status_code < 500, (path, response.status_code)
+            # The page may echo the search box's own text back; anything else is a leak.
+            raw = b"".join(response.streaming_content) if response.streaming else response.content
+            body = raw.decode(errors="replace")
+            if probe:
+                body = body.replace(probe, "")
+            for secret in (*words, *references):
+                assert secret not in body, (role, path + query, secret)

@@ -70,10 +70,10 @@ def build() -> World:
     from accounts.services import api_token_create
     from escalations import engine
     from escalations.models import Page
-    from incidents.services import incident_add_participant, incident_create, incident_grant_access
+    from incidents.services import comment_create, incident_add_participant, incident_create, incident_grant_access
     from incidents.services_collab import stakeholder_update_create
     from postmortems.services import postmortem_start
-    from tests.escalations.factories_paging import make_policy
+    from tests.escalations.factories_paging import email_for, make_policy, webhook_for
     from tests.postmortems.factories import fill_and_submit
 
     _ensure_reference_rows()
@@ -83,6 +83,9 @@ def build() -> World:
     invitee = _user("authz-invitee", "reviewer")
     world = World(owner=owner, invitee=invitee)
     make_policy("Authz owner", steps=[(5, [("user", owner.pk)])], rules=[{"max_severity": 4}])
+    # Outgoing pages by mail and by webhook too, so their payloads can be read for leaks.
+    email_for(owner, "owner@example.org")
+    webhook_for(owner, "http://127.0.0.1:9/hook", fmt="generic")
 
     for role in ROLES:
         for rel in RELATIONSHIPS:
@@ -125,6 +128,11 @@ def build() -> World:
         target.update = stakeholder_update_create(
             actor=owner, incident=incident, audience="regulator", recipient="NCMEC", body=f"Report {target.word}."
         )
+
+    # Everyone in the matrix is mentioned on every incident: only readers who may see it are notified.
+    mentions = " ".join(f"@{u.username}" for u in world.users.values())
+    for target in world.targets.values():
+        comment_create(actor=owner, incident=target.incident, body=f"Heads up {mentions}")
 
     engine.tick(timezone.now() + timedelta(minutes=10))
     for target in world.targets.values():
