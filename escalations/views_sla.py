@@ -25,7 +25,6 @@ FLAG_CHOICES = (
     ("imminent_risk", "Imminent risk"),
     ("media_interest", "Media interest"),
     ("regulatory", "Regulatory"),
-    ("waiting_on_external", "Waiting on an external party"),
 )
 
 

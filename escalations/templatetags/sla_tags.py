@@ -31,8 +31,8 @@ def sla_duration(value: Any) -> str:
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)
     minutes = rest // 60
-    if days and not hours and not minutes:
-        return f"{sign}{days} d"
+    if days >= 3 and not hours and not minutes:
+        return f"{sign}{days} d"  # 7 d, 14 d; shorter spans in hours, as the laws state them (24 h, 36 h)
     hours += days * 24
     if hours and minutes:
         return f"{sign}{hours} h {minutes} min"
