@@ -45,6 +45,9 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+bench: $(STAMP)
+	$(PY) bench/run.py $(BENCH_ARGS)
+
 seed: $(STAMP)
 	$(PY) manage.py seed_demo
 
