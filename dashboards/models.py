@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 # Duration histogram buckets (seconds), fixed and log-scale: [0, 1 min), [1, 2 min),
@@ -18,9 +17,9 @@ class DailyRollup(models.Model):
 
     ``opened`` counts incidents created that day and ``resolved`` those resolved that day;
     ``open_at_end`` those created before the day ended and neither resolved nor closed by
-    then. Durations belong to the day the incident was created (its cohort): each
-    ``<metric>_hist`` holds how many of that day's incidents fell in each bucket of
-    BUCKET_EDGES, ``<metric>_sum`` their total in seconds. Rebuilt by
+    then. Durations belong to the day the incident was created (its cohort): ``<metric>_b<k>``
+    holds how many of that day's incidents fell in bucket k of BUCKET_EDGES, ``<metric>_sum``
+    their total in seconds. Rebuilt by
     ``dashboards.rollups.rollup_rebuild_day``; never edited by hand."""
 
     day = models.DateField()
@@ -35,10 +34,12 @@ class DailyRollup(models.Model):
     resolved = models.IntegerField(default=0)
     open_at_end = models.IntegerField(default=0)
 
-    ttd_hist = ArrayField(models.IntegerField(), size=BUCKETS)
-    tta_hist = ArrayField(models.IntegerField(), size=BUCKETS)
-    ttm_hist = ArrayField(models.IntegerField(), size=BUCKETS)
-    ttr_hist = ArrayField(models.IntegerField(), size=BUCKETS)
+    # One integer column per metric and bucket (ttd_b0 … ttr_b16): summing plain columns over
+    # thousands of rows is several times faster than subscripting arrays.
+    for _metric in METRICS:
+        for _k in range(BUCKETS):
+            locals()[f"{_metric}_b{_k}"] = models.IntegerField(default=0)
+    del _metric, _k
     ttd_sum = models.BigIntegerField(default=0)
     tta_sum = models.BigIntegerField(default=0)
     ttm_sum = models.BigIntegerField(default=0)
@@ -67,6 +68,9 @@ class DailyRollup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.harm_category_id}/{self.region}/{self.channel}/SEV{self.severity}"
+
+    def hist(self, metric: str) -> list[int]:
+        return [getattr(self, f"{metric}_b{k}") for k in range(BUCKETS)]
 
 
 class ExportState(models.TextChoices):

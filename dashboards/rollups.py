@@ -12,7 +12,7 @@ import datetime as dt
 from django.db import connection, transaction
 from django.utils import timezone
 
-from dashboards.models import BUCKET_EDGES, DailyRollup
+from dashboards.models import BUCKET_EDGES, BUCKETS, METRICS, DailyRollup
 
 
 # Duration expressions, in seconds, for the incident alias ``i``; null when the end is missing.
@@ -38,17 +38,18 @@ def _hist_sql(metric: str) -> str:
         if k + 1 < len(BUCKET_EDGES):
             cond += f" AND {expr} < {BUCKET_EDGES[k + 1]}"
         cells.append(f"(count(*) FILTER (WHERE {created_today} AND {cond}))::int")
-    return "ARRAY[" + ", ".join(cells) + "]"
+    return ", ".join(cells)
 
 
 created_today = "(i.created_at >= %(start)s AND i.created_at < %(end)s)"
 _ENDED = "COALESCE(i.resolved_at, i.closed_at)"
+HIST_COLUMNS = ", ".join(f"{m}_b{k}" for m in METRICS for k in range(BUCKETS))
 
 REBUILD_SQL = f"""
 INSERT INTO dashboards_dailyrollup (
     day, team_id, harm_category_id, region, channel, severity, compartment_id,
     opened, resolved, open_at_end,
-    ttd_hist, tta_hist, ttm_hist, ttr_hist, ttd_sum, tta_sum, ttm_sum, ttr_sum, rebuilt_at
+    {HIST_COLUMNS}, ttd_sum, tta_sum, ttm_sum, ttr_sum, rebuilt_at
 )
 SELECT
     %(day)s, i.team_id, i.harm_category_id, i.region, i.channel, i.severity, i.compartment_id,

@@ -116,7 +116,7 @@ def widget_open(user: Any, f: DashboardFilters, cleared: list[int]) -> dict:
 
 def _rollup_sums(f: DashboardFilters, cleared: list[int]) -> dict:
     where, params = _where(f, cleared, "r")
-    sums = ", ".join(f"SUM(r.{m}_hist[{k + 1}])" for m in METRICS for k in range(BUCKETS))
+    sums = ", ".join(f"SUM(r.{m}_b{k})" for m in METRICS for k in range(BUCKETS))
     row = _fetch(
         f"SELECT COALESCE(SUM(r.opened), 0), COALESCE(SUM(r.resolved), 0), {sums}, "  # noqa: S608 - only constant fragments and column names are interpolated; values are bound
         + ", ".join(f"SUM(r.{m}_sum)" for m in METRICS)
