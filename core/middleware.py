@@ -26,6 +26,23 @@ class RequestIdMiddleware:
         return response
 
 
+class PermissionsPolicyMiddleware:
+    """Turns off browser features no page uses, so injected content cannot ask for them."""
+
+    POLICY = (
+        "accelerometer=(), autoplay=(), camera=(), display-capture=(), geolocation=(), gyroscope=(), "
+        "magnetometer=(), microphone=(), midi=(), payment=(), publickey-credentials-get=(self), usb=()"
+    )
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.setdefault("Permissions-Policy", self.POLICY)
+        return response
+
+
 class UserTimezoneMiddleware:
     """Pages show times in the viewer's own zone."""
 
