@@ -15,6 +15,7 @@ from django.utils import timezone
 from accounts.models import Team, User
 from core.audit import audit_record
 from core.errors import Conflict, ValidationError
+from core.time import db_now
 from escalations.models import (
     Escalation,
     EscalationPolicy,
@@ -385,7 +386,9 @@ def page_acknowledge(*, actor: User, page: Page, via: str = "app") -> Page:
         )
     if escalation.state == EscalationState.RESOLVED or page.incident.status in TERMINAL_STATUSES:
         raise Conflict("The incident is already resolved; nothing to acknowledge.")
-    now = timezone.now()
+    # The transaction's clock, as incident_acknowledge below uses: the page's and the
+    # incident's acknowledgement land on the timeline in the order they were written.
+    now = db_now()
     if escalation.state == EscalationState.ACKNOWLEDGED:
         who = escalation.acknowledged_by.get_username() if escalation.acknowledged_by else "someone"
         when = timezone.localtime(escalation.ended_at) if escalation.ended_at else now
