@@ -231,12 +231,15 @@ def widget_oncall(user: Any, f: DashboardFilters, cleared: list[int]) -> dict:
         """,  # noqa: S608 - only constant fragments and column names are interpolated; values are bound
         [NIGHT_START, NIGHT_END, start, end, *params],
     )
+    team_sql, team_params = ("", [])
+    if f.team is not None:  # hours on the team's own schedules
+        team_sql, team_params = ("AND s.schedule_id IN (SELECT id FROM escalations_schedule WHERE team_id = %s)", [f.team])
     hours = _fetch(
-        """
+        f"""
         SELECT s.user_id, SUM(EXTRACT(EPOCH FROM (LEAST(s."end", %s) - GREATEST(s.start, %s)))) / 3600.0
-        FROM escalations_oncallspan s WHERE s."end" > %s AND s.start < %s GROUP BY 1
-        """,
-        [end, start, start, end],
+        FROM escalations_oncallspan s WHERE s."end" > %s AND s.start < %s {team_sql} GROUP BY 1
+        """,  # noqa: S608 - only constant fragments and column names are interpolated; values are bound
+        [end, start, start, end, *team_params],
     )
     people: dict[int, dict] = {}
     for uid, n, night in pages:

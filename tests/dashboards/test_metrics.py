@@ -10,6 +10,7 @@ from dashboards.selectors import dashboard_summary, metric_exact, percentile_fro
 from escalations.models import SLAClock
 from incidents.models import Status
 from postmortems.models import ActionItem, PostMortem
+from tests.accounts.factories import TeamFactory
 from tests.dashboards.factories import DAY, at, incident, oncall, page, status_change
 
 pytestmark = pytest.mark.django_db
@@ -116,6 +117,11 @@ def test_oncall_load_counts_night_pages_in_the_recipients_zone(lead, make_user):
     oncall(berlin, at(20, day=DAY - dt.timedelta(days=1)), at(8))  # 4 h before the range start are clipped: 8 h
     rows = dashboard_summary(user=lead, filters=ONE_DAY, now=NOW)["oncall"]["rows"]
     assert rows == [{"user": "berlin", "pages": 3, "night_pages": 2, "hours_on_call": 8.0}]
+    # With a team filter, pages of other teams' incidents and hours on other schedules drop out.
+    other = TeamFactory(name="Elsewhere")
+    assert (
+        dashboard_summary(user=lead, filters=DashboardFilters(date_from=DAY, date_to=DAY, team=other.pk), now=NOW)["oncall"]["rows"] == []
+    )
 
 
 def test_sla_attainment_and_breach_list(lead):
