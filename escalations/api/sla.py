@@ -250,6 +250,7 @@ class SlaPolicyCursor(CursorPagination):
 
 
 class SlaPolicyListCreateApi(APIView):
+    pagination_class = SlaPolicyCursor  # documents the list as paginated; get() paginates itself
     required_permissions = {
         "get": Rule(perm="escalations.view_slapolicy"),
         "post": Rule(perm="escalations.add_slapolicy"),
