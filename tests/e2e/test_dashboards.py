@@ -45,3 +45,26 @@ def test_lead_opens_the_dashboard_changes_the_range_and_downloads_a_csv(page, li
     body = Path(download.path()).read_text(encoding="utf-8")
     assert body.splitlines()[0].startswith("day,")
     assert len(body.splitlines()) == 1 + 7
+
+
+def test_a_large_export_shows_progress_and_then_a_download_link(page, live_server, login, recent_incidents, settings, tmp_path, screenshot):
+    from dashboards.models import ExportJob
+    from dashboards.services import export_job_run
+
+    settings.DASHBOARDS_EXPORT_SYNC_LIMIT = 2
+    settings.DASHBOARDS_EXPORT_DIR = tmp_path
+    login(page, "lead")
+    page.goto(f"{live_server.url}/dashboards/")
+    page.get_by_role("link", name="Export incidents (CSV)").click()
+    expect(page.get_by_role("heading", name="Incident export")).to_be_visible()
+    expect(page.locator("#export-bar")).to_be_visible()
+
+    job = ExportJob.objects.get()
+    assert export_job_run(job_id=job.pk) == "done"  # what the worker does
+    link = page.get_by_role("link", name="Download the CSV")
+    expect(link).to_be_visible(timeout=10_000)  # the next htmx poll swaps it in
+    screenshot(page, "dashboard-export-ready")
+    with page.expect_download() as info:
+        link.click()
+    lines = Path(info.value.path()).read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("reference,title,") and len(lines) == 1 + 5
