@@ -26,7 +26,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from core.models import EngineHeartbeat
-from escalations import delivery
+from escalations import delivery, sla_engine
 from escalations.models import MessageState, OutgoingMessage, Page, PageState
 
 logger = logging.getLogger(__name__)
@@ -57,6 +57,8 @@ class TickResult:
     batches: int = 0
     lag_seconds: float = 0.0
     duration_ms: float = 0.0
+    sla_warnings: int = 0
+    sla_breaches: int = 0
 
 
 @dataclass
@@ -77,6 +79,9 @@ class AuditReport:
     overdue_fired: int = 0
     released_messages: int = 0
     page_states_fixed: int = 0
+    sla_rescheduled: int = 0
+    sla_stopped: int = 0
+    sla_overdue: int = 0
     details: list[str] = field(default_factory=list)
 
     @property
@@ -87,6 +92,8 @@ class AuditReport:
             + self.overdue_fired
             + self.released_messages
             + self.page_states_fixed
+            + self.sla_rescheduled
+            + self.sla_stopped
         )
 
 
@@ -355,6 +362,9 @@ def tick(
             thread.start()
         for thread in threads:
             thread.join()
+    # SLA warnings and breaches: one indexed EXISTS query when none is due.
+    sla = sla_engine.fire_due(now)
+    result.sla_warnings, result.sla_breaches = sla.warnings, sla.breaches
     result.duration_ms = round((time.monotonic() - started) * 1000, 1)
     _heartbeat(HEARTBEAT, now, result.lag_seconds, asdict(result))
     if result.claimed:
@@ -544,7 +554,11 @@ def auditor(now: datetime, *, stuck_minutes: int = STUCK_MINUTES) -> AuditReport
             [stuck_before],
         )
         report.overdue_escalations = cursor.fetchone()[0]
-    if report.overdue_escalations:
+    sla = sla_engine.sla_audit(now, stuck_before)
+    report.sla_rescheduled, report.sla_stopped, report.sla_overdue = sla["sla_rescheduled"], sla["sla_stopped"], sla["sla_overdue"]
+    if report.sla_overdue:
+        report.details.append(f"{report.sla_overdue} SLA clocks overdue by more than {stuck_minutes} min")
+    if report.overdue_escalations or report.sla_overdue:
         fired = tick(now)
         report.overdue_fired = fired.claimed
         report.details.append(

@@ -66,3 +66,7 @@ def subscribe_all() -> None:
     events.subscribe(IncidentStatusChanged, on_status_changed, in_transaction=True)
     events.subscribe(IncidentAcknowledged, on_acknowledged, in_transaction=True)
     events.subscribe(IncidentUpdated, on_incident_updated, in_transaction=True)
+
+    from escalations.sla_subscriptions import subscribe_all as subscribe_sla
+
+    subscribe_sla()
