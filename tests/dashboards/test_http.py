@@ -166,3 +166,15 @@ def test_large_export_runs_as_a_job_downloadable_only_by_its_requester(
     client.force_login(other)
     assert client.get(f"/dashboards/exports/{job.pk}/").status_code == 404
     assert client.get(f"/dashboards/exports/{job.pk}/download/").status_code == 404
+
+
+@pytest.mark.parametrize("count", [1, 50])
+def test_drilldown_list_costs_a_fixed_number_of_queries(client, lead, count, django_assert_num_queries):
+    for k in range(count):
+        incident(created_at=at(10), reference=f"INC-2026-{k + 1:05d}")
+    client.force_login(lead)
+    client.get("/dashboards/incidents/", RANGE)
+    with django_assert_num_queries(9):
+        response = client.get("/dashboards/incidents/", RANGE)
+    assert response.status_code == 200
+    assert response.content.count(b"INC-2026-") == count
