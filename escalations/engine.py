@@ -365,6 +365,7 @@ def tick(
     # SLA warnings and breaches: one indexed EXISTS query when none is due.
     sla = sla_engine.fire_due(now)
     result.sla_warnings, result.sla_breaches = sla.warnings, sla.breaches
+    result.lag_seconds = max(result.lag_seconds, sla.lag_seconds)  # the oldest overdue row of either kind
     result.duration_ms = round((time.monotonic() - started) * 1000, 1)
     _heartbeat(HEARTBEAT, now, result.lag_seconds, asdict(result))
     if result.claimed:

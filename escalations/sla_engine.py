@@ -50,6 +50,7 @@ class SLAResult:
     claimed: int = 0
     warnings: int = 0
     breaches: int = 0
+    lag_seconds: float = 0.0
 
 
 def _due(now: datetime) -> bool:
@@ -64,6 +65,7 @@ def fire_due(now: datetime, *, batch_size: int = SLA_BATCH_SIZE, max_batches: in
     result = SLAResult()
     if not _due(now):
         return result
+    result.lag_seconds = lag_seconds(now)
     for _ in range(max_batches):
         with transaction.atomic():
             with connection.cursor() as cursor:

@@ -121,6 +121,17 @@ def test_paused_and_stopped_clocks_never_fire(manager):
 
 
 @pytest.mark.django_db
+def test_an_overdue_clock_shows_as_engine_lag_on_the_heartbeat(manager):
+    from core.models import EngineHeartbeat
+
+    incident = declare(manager, severity=1)
+    due = ack_clock(incident).due_at
+    result = engine.tick(due + timedelta(seconds=42))
+    assert result.lag_seconds >= 42
+    assert EngineHeartbeat.objects.get(name=engine.HEARTBEAT).lag_seconds >= 42
+
+
+@pytest.mark.django_db
 def test_nothing_due_costs_one_query(manager, django_assert_num_queries):
     incident = declare(manager, severity=1)
     with django_assert_num_queries(1):
