@@ -151,3 +151,20 @@ def test_bad_legal_versions_are_refused(kwargs, field):
         legal_clock_version_add(actor=None, legal_clock=tco, **kwargs)
     assert field in caught.value.errors
     assert LegalClockVersion.objects.filter(legal_clock=tco).count() == before
+
+
+def test_removing_the_content_stops_the_order_clock_and_a_filed_report_needs_its_reference(manager):
+    from incidents.services import incident_record_milestone
+
+    order = regulator_order(manager, instrument="TCO 2021/784", received_at=datetime.now(UTC) - timedelta(minutes=20))
+    incident_record_milestone(actor=manager, incident=order, milestone="content_removed")
+    clock = authority_clock(order)
+    assert clock.state == "met" and clock.stopped_at <= clock.due_at
+    assert SLAClock.objects.get(incident=order, metric="mitigation").state == "met"
+
+    report = regulator_order(manager, instrument="18 U.S.C. 2258A", received_at=RECEIVED)
+    with pytest.raises(ValidationError):
+        incident_record_milestone(actor=manager, incident=report, milestone="report_filed", data={})
+    assert authority_clock(report).stopped_at is None
+    incident_record_milestone(actor=manager, incident=report, milestone="report_filed", data={"reference_number": "CT-123"})
+    assert authority_clock(report).state == "breached"  # received in June with a 24 h internal target
