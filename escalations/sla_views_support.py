@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Case, Prefetch, QuerySet, Value, When
+from django.db.models import Prefetch, QuerySet
 
 from accounts.models import Region
 from core.errors import ValidationError
@@ -16,39 +16,25 @@ from escalations.models import (
     BusinessCalendar,
     LegalClock,
     LegalClockVersion,
-    SLAClock,
     SLAClockEvent,
-    SLAClockState,
-    SLAMetric,
     SLAPolicy,
     SLATarget,
 )
-from escalations.sla_policy_services import POLICY_FLAGS
+from escalations.sla_selectors import sla_clocks_for_incident, sla_next_deadline_for_incidents
+from escalations.sla_services import sla_clock_progress, sla_policy_explain
 from incidents.models import Channel, HarmCategory, Incident, Severity
 from incidents.queue_deadlines import QueueDeadline
 
 OPEN_STATES = ("running", "paused", "breached")
-
-
-def clock_label(metric: str, name: str) -> str:
-    label = SLAMetric(metric).label if metric in SLAMetric.values else metric
-    return f"{label} ({name})" if name and name != label else label
+POLICY_FLAGS = ("minors_involved", "imminent_risk", "media_interest", "regulatory")
 
 
 def queue_deadlines(ids: list[int]) -> dict[int, QueueDeadline]:
     """The triage queue's provider (registered in EscalationsConfig.ready): one query for the
-    page. Per incident the open clock someone must act on first: the earliest running or
-    breached one; a paused clock only when nothing else is open."""
-    rows = (
-        SLAClock.objects.filter(incident_id__in=ids, stopped_at__isnull=True, state__in=OPEN_STATES)
-        .annotate(paused_last=Case(When(state=SLAClockState.PAUSED, then=Value(1)), default=Value(0)))
-        .order_by("incident_id", "paused_last", "due_at", "id")
-        .distinct("incident_id")
-        .values_list("incident_id", "due_at", "warn_at", "state", "metric", "name")
-    )
+    page, the nearest open clock of each incident's current cycle (sla_selectors)."""
     return {
-        pk: QueueDeadline(due_at=due_at, warn_at=warn_at, state=state, label=clock_label(metric, name))
-        for pk, due_at, warn_at, state, metric, name in rows
+        pk: QueueDeadline(due_at=due_at, warn_at=warn_at, state=state, label=label)
+        for pk, (due_at, warn_at, state, label) in sla_next_deadline_for_incidents(ids).items()
     }
 
 
@@ -72,13 +58,7 @@ class ClockRow:
 
 def _elapsed(clock: Any, now: datetime) -> timedelta:
     """Business time counted so far: the closed segments plus the running one, if any."""
-    done = timedelta(seconds=clock.elapsed_seconds or 0)
-    if clock.state in ("running", "breached") and clock.stopped_at is None and clock.segment_started_at:
-        from escalations.sla_calendar import business_elapsed
-
-        running = business_elapsed(clock.segment_started_at, max(now, clock.segment_started_at), clock.calendar)
-        done += running if isinstance(running, timedelta) else timedelta(seconds=running)
-    return done
+    return timedelta(seconds=sla_clock_progress(clock, now)["elapsed_seconds"])
 
 
 def _pause_reason(clock: Any, incident: Incident) -> str:
@@ -95,11 +75,9 @@ def _pause_reason(clock: Any, incident: Incident) -> str:
 
 def clock_rows(*, incident: Incident, now: datetime) -> list[ClockRow]:
     """Every clock of the incident (all cycles), open ones first, each with its history."""
-    clocks = (
-        SLAClock.objects.filter(incident=incident)
-        .select_related("target__policy", "calendar", "legal_clock_version__legal_clock")
-        .prefetch_related(Prefetch("events", queryset=SLAClockEvent.objects.select_related("actor").order_by("at", "id")))
-    )
+    # The selector's shape, with each event's actor joined (the history names who did what).
+    events = Prefetch("events", queryset=SLAClockEvent.objects.select_related("actor").order_by("at", "id"))
+    clocks = sla_clocks_for_incident(incident).prefetch_related(None).prefetch_related(events)
     rows = []
     for clock in clocks:
         is_open = clock.stopped_at is None and clock.state in OPEN_STATES
@@ -153,15 +131,12 @@ def _sample_problems(sample: dict[str, Any]) -> dict[str, list[str]]:
     if sample.get("channel") and sample["channel"] not in Channel.values:
         errors["channel"] = [f"Unknown channel; use one of: {', '.join(Channel.values)}."]
     severity = sample.get("severity")
+    sample["severity"] = None
     if severity not in ("", None):
-        try:
-            sample["severity"] = int(severity)
-        except (TypeError, ValueError):
-            sample["severity"] = None
+        if str(severity).strip().isdigit() and len(str(severity).strip()) < 3:
+            sample["severity"] = int(str(severity).strip())
         if sample["severity"] not in Severity.values:
             errors["severity"] = ["Severity is 1, 2, 3 or 4."]
-    else:
-        sample["severity"] = None
     if sample.get("region") and sample["region"] not in Region.values:
         errors["region"] = [f"Unknown region; use one of: {', '.join(Region.values)}."]
     unknown = [f for f in sample.get("flags") or [] if f not in POLICY_FLAGS]
@@ -173,84 +148,33 @@ def _sample_problems(sample: dict[str, Any]) -> dict[str, list[str]]:
     return errors
 
 
-def _check(policy: SLAPolicy, sample: dict[str, Any]) -> tuple[bool, int, list[str]]:
-    """Whether the policy matches the sample, how specific it is (rules it constrains), and why."""
-    reasons: list[str] = []
-    ok = True
-    specificity = 0
-    categories = sorted(c.slug for c in policy.harm_categories.all())
-    rules: list[tuple[str, list[Any], Any]] = [
-        ("channel", list(policy.channels), sample.get("channel") or None),
-        ("severity", list(policy.severities), sample.get("severity")),
-        ("region", list(policy.regions), sample.get("region") or None),
-        ("harm category", categories, sample.get("harm_category") or None),
-    ]
-    for label, allowed, value in rules:
-        if not allowed:
-            continue
-        specificity += 1
-        shown = ", ".join(f"SEV{a}" if label == "severity" else str(a) for a in allowed)
-        if value in allowed:
-            reasons.append(f"{label} is one of {shown}")
-        else:
-            ok = False
-            reasons.append(f"{label} {'not given' if value is None else repr(value)} is not one of {shown}")
-    if policy.flags:
-        specificity += 1
-        missing = [f for f in policy.flags if f not in (sample.get("flags") or [])]
-        if missing:
-            ok = False
-            reasons.append(f"flags {', '.join(missing)} not set")
-        else:
-            reasons.append(f"flags {', '.join(policy.flags)} set")
-    if not policy.active:
-        ok = False
-        reasons.append("inactive")
-    if not reasons:
-        reasons.append("matches every incident (no rules)")
-    return ok, specificity, reasons
-
-
 def policy_match_explain(sample: dict[str, Any]) -> dict[str, Any]:
-    """Which policy an incident with these attributes gets and why: the matching policy that
-    constrains the most rules wins; equally specific ones go by priority (higher first), then
-    the older policy. Every policy is listed with its verdict."""
+    """Which active policy an incident with these attributes would get and why, with every
+    other policy's verdict: the same rule that starts the clocks (sla_services), run on an
+    unsaved incident built from the sample."""
     sample = dict(sample)
     errors = _sample_problems(sample)
     if errors:
         field, messages = next(iter(errors.items()))
         raise ValidationError(f"{field}: {messages[0]}", errors=errors)
-    candidates = []
-    for policy in policy_queryset():
-        ok, specificity, reasons = _check(policy, sample)
-        candidates.append(
-            {
-                "policy_obj": policy,
-                "policy": policy.pk,
-                "name": policy.name,
-                "matches": ok,
-                "specificity": specificity,
-                "priority": policy.priority,
-                "reason": "; ".join(reasons),
-            }
-        )
-    matching = sorted((c for c in candidates if c["matches"]), key=lambda c: (-c["specificity"], -c["priority"], c["policy"]))
-    winner = matching[0] if matching else None
-    if winner is None:
-        reason = "No active policy matches: no SLA clock would start."
-    else:
-        reason = f"{winner['name']} matches ({winner['reason']}) with {winner['specificity']} rule(s)"
-        if len(matching) > 1:
-            runner = matching[1]
-            if runner["specificity"] < winner["specificity"]:
-                reason += f", more specific than {runner['name']} ({runner['specificity']})"
-            elif runner["priority"] < winner["priority"]:
-                reason += f"; as specific as {runner['name']} but with higher priority ({winner['priority']} > {runner['priority']})"
-            else:
-                reason += f"; as specific as {runner['name']} with the same priority, and older"
-        reason += "."
-    candidates.sort(key=lambda c: (not c["matches"], -c["specificity"], -c["priority"], c["policy"]))
-    winning_policy = winner["policy_obj"] if winner else None
-    for c in candidates:
-        c.pop("policy_obj")
-    return {"sample": sample, "policy": winning_policy, "reason": reason, "candidates": candidates}
+    incident = Incident(
+        channel=sample.get("channel") or "",
+        severity=sample["severity"],
+        region=sample.get("region") or "",
+        harm_category=HarmCategory.objects.filter(slug=sample.get("harm_category") or "").first(),
+        **{flag: flag in (sample.get("flags") or []) for flag in POLICY_FLAGS},
+    )
+    explained = sla_policy_explain(incident)
+    winner = policy_queryset().filter(pk=explained["policy_id"]).first() if explained["policy_id"] else None
+    candidates = [
+        {
+            "policy": row["policy_id"],
+            "name": row["name"],
+            "matches": row["matched"],
+            "specificity": row["specificity"],
+            "priority": row["priority"],
+            "reason": row["verdict"] + (f" ({'; '.join(row['reasons'])})" if row["matched"] and row["reasons"] else ""),
+        }
+        for row in explained["considered"]
+    ]
+    return {"sample": sample, "policy": winner, "reason": explained["why"], "candidates": candidates}

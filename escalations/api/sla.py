@@ -1,11 +1,13 @@
 """SLA over the API: an incident's clocks with their history, SLA policies (read for the
 roles that may view them, writes for admins) and "which policy applies to this sample,
-and why". Thin over sla_views_support and sla_policy_services."""
+and why". Thin over sla_views_support and sla_services."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -16,10 +18,12 @@ from rest_framework.views import APIView
 from accounts.models import Region
 from core.api.pagination import CursorPagination
 from core.api.permissions import Rule
-from core.errors import NotFound
+from core.errors import Conflict, NotFound, ValidationError
 from escalations import sla_views_support as support
-from escalations.models import SLAMetric, SLAPolicy, SLAStartFrom
-from escalations.sla_policy_services import POLICY_FLAGS, sla_policy_create, sla_policy_delete, sla_policy_update
+from escalations.models import BusinessCalendar, SLAMetric, SLAPolicy, SLAStartFrom
+from escalations.sla_policy_services import sla_policy_delete
+from escalations.sla_services import sla_policy_save
+from escalations.sla_views_support import POLICY_FLAGS
 from incidents.models import Channel, Severity
 from incidents.selectors import incident_get_visible
 
@@ -196,8 +200,7 @@ _ACTIONS_HELP = 'A list of "notify_commander", "propose_severity_raise" or {"pag
 
 
 class SlaTargetInput(serializers.Serializer):
-    id = serializers.IntegerField(required=False, help_text="An existing target of this policy, to change it in place.")
-    metric = serializers.ChoiceField(choices=SLAMetric.choices, required=False)
+    metric = serializers.ChoiceField(choices=SLAMetric.choices, help_text="One target per metric in a policy.")
     name = serializers.CharField(max_length=200, required=False, allow_blank=True)
     duration_seconds = serializers.IntegerField(required=False, allow_null=True, min_value=-(10**10), max_value=10**10)
     legal_clock = serializers.CharField(max_length=64, required=False, allow_null=True, allow_blank=True)
@@ -228,14 +231,38 @@ class SlaPolicyInput(serializers.Serializer):
     targets = SlaTargetInput(many=True, required=False, max_length=30)
 
 
-def _parse(request, *, partial: bool) -> tuple[dict[str, Any], int | None]:
+def _parse(request, *, partial: bool) -> tuple[dict[str, Any], list[dict[str, Any]] | None, int | None]:
     parsed = SlaPolicyInput(data=request.data, partial=partial)
     parsed.is_valid(raise_exception=True)
     values = dict(parsed.validated_data)
     version = values.pop("version", None)
-    if "targets" in values:
-        values["targets"] = [dict(t) for t in values["targets"]]
-    return values, version
+    targets = values.pop("targets", None)
+    if targets is not None:
+        targets = [_target_values(i, dict(t)) for i, t in enumerate(targets)]
+    elif not partial:
+        raise ValidationError.for_field("targets", "Give at least one target.")
+    return values, targets, version
+
+
+def _target_values(index: int, raw: dict[str, Any]) -> dict[str, Any]:
+    """The API's names for the service's; a calendar that could not compute a due time is
+    refused here, naming the target."""
+    if "duration_seconds" in raw:
+        seconds = raw.pop("duration_seconds")
+        if seconds is not None and seconds <= 0:
+            raise ValidationError.for_field(f"targets[{index}].duration", "The duration must be positive.")
+        raw["duration"] = seconds
+    calendar_id = raw.get("calendar")
+    if calendar_id is not None:
+        calendar = BusinessCalendar.objects.filter(pk=calendar_id).first()
+        if calendar is not None:
+            try:
+                calendar.clean()
+            except DjangoValidationError as exc:
+                raise ValidationError.for_field(
+                    f"targets[{index}].calendar", f"Calendar {calendar.name!r}: {' '.join(exc.messages)}"
+                ) from None
+    return raw
 
 
 def _policy(pk: int) -> SLAPolicy:
@@ -264,8 +291,8 @@ class SlaPolicyListCreateApi(APIView):
 
     @extend_schema(request=SlaPolicyInput, responses={201: SlaPolicyOutput})
     def post(self, request):
-        values, _version = _parse(request, partial=False)
-        policy = sla_policy_create(actor=request.user, data=values)
+        values, targets, _version = _parse(request, partial=False)
+        policy = sla_policy_save(actor=request.user, data=values, targets=targets)
         return Response(SlaPolicyOutput(_policy(policy.pk)).data, status=status.HTTP_201_CREATED)
 
 
@@ -282,9 +309,16 @@ class SlaPolicyDetailApi(APIView):
         return Response(SlaPolicyOutput(_policy(pk)).data)
 
     def _update(self, request, pk: int, *, partial: bool) -> Response:
-        policy = _policy(pk)
-        values, version = _parse(request, partial=partial)
-        policy = sla_policy_update(actor=request.user, policy=policy, data=values, version=version)
+        values, targets, version = _parse(request, partial=partial)
+        with transaction.atomic():
+            policy = SLAPolicy.objects.select_for_update().filter(pk=pk).first()
+            if policy is None:
+                raise NotFound("No such SLA policy.")
+            if version is not None and version != policy.version:
+                raise Conflict(
+                    "Someone changed this policy meanwhile; reload it and apply your change again.", extra={"version": policy.version}
+                )
+            policy = sla_policy_save(actor=request.user, data=values, policy=policy, targets=targets)
         return Response(SlaPolicyOutput(_policy(policy.pk)).data)
 
     @extend_schema(request=SlaPolicyInput, responses=SlaPolicyOutput)

@@ -144,12 +144,12 @@ def test_an_unknown_calendar_time_zone_or_empty_calendar_is_refused_by_the_targe
     assert "targets[0].calendar" in response.json()["errors"]
 
 
-def test_update_keeps_target_ids_bumps_the_version_and_refuses_a_stale_version(api, admin_user, policy):
+def test_update_keeps_the_target_of_a_metric_bumps_the_version_and_refuses_a_stale_version(api, admin_user, policy):
     ack = _target(policy, "acknowledge")
 
     response = api(admin_user).patch(
         f"/api/v1/sla-policies/{policy.pk}/",
-        {"version": 1, "priority": 5, "targets": [{"id": ack.pk, "duration_seconds": 900}]},
+        {"version": 1, "priority": 5, "targets": [{"metric": "acknowledge", "duration_seconds": 900}]},
         format="json",
     )
 
@@ -157,10 +157,26 @@ def test_update_keeps_target_ids_bumps_the_version_and_refuses_a_stale_version(a
     body = response.json()
     assert body["version"] == 2
     assert body["priority"] == 5
-    assert [(t["id"], t["duration_seconds"]) for t in body["targets"]] == [(ack.pk, 900)]
+    assert [(t["id"], t["metric"], t["duration_seconds"]) for t in body["targets"]] == [(ack.pk, "acknowledge", 900)]
     stale = api(admin_user).patch(f"/api/v1/sla-policies/{policy.pk}/", {"version": 1, "priority": 7}, format="json")
     assert stale.status_code == 409
     assert api(admin_user).get(f"/api/v1/sla-policies/{policy.pk}/").json()["priority"] == 5
+
+
+def test_a_policy_change_recomputes_its_open_clocks(api, admin_user, incident, policy):
+    clock = make_clock(incident, _target(policy, "acknowledge"), due_in=timedelta(minutes=20))
+    before = clock.due_at
+
+    response = api(admin_user).patch(
+        f"/api/v1/sla-policies/{policy.pk}/",
+        {"targets": [{"metric": "acknowledge", "duration_seconds": 7200}, {"metric": "mitigation", "duration_seconds": 14400}]},
+        format="json",
+    )
+
+    assert response.status_code == 200, response.json()
+    clock.refresh_from_db()
+    assert clock.due_at > before
+    assert clock.events.filter(kind="recompute").exists()
 
 
 def test_delete_removes_the_policy(api, admin_user, policy):
@@ -179,18 +195,24 @@ def test_match_says_which_overlapping_policy_wins_and_why(api, lead):
     assert response.status_code == 200
     body = response.json()
     assert body["policy"]["id"] == specific.pk
-    assert "more specific than Any SEV1, urgent" in body["reason"]
-    verdicts = {c["name"]: (c["matches"], c["specificity"]) for c in body["candidates"]}
-    assert verdicts == {"SEV1 regulator orders": (True, 2), "Any SEV1, urgent": (True, 1), "Any SEV1": (True, 1)}
+    assert body["reason"].startswith('"SEV1 regulator orders" (specificity 2, priority 0)')
+    verdicts = {c["name"]: (c["matches"], c["specificity"], c["reason"].split(" (")[0]) for c in body["candidates"]}
+    assert verdicts == {
+        "SEV1 regulator orders": (True, 2, "applies: most specific match"),
+        "Any SEV1, urgent": (True, 1, "matches, but less specific"),
+        "Any SEV1": (True, 1, "matches, but less specific"),
+    }
 
     tie = api(lead).get("/api/v1/sla-policies/match/", {"channel": "media_inquiry", "severity": 1}).json()
     assert tie["policy"]["id"] == same_rules_higher.pk
-    assert "higher priority (10 > 0)" in tie["reason"]
-    assert broad.pk in [c["policy"] for c in tie["candidates"]]
+    assert tie["reason"].startswith('"Any SEV1, urgent" (specificity 1, priority 10)')
+    lost = next(c for c in tie["candidates"] if c["policy"] == broad.pk)
+    assert lost["reason"] == "matches as specifically, but loses the tie (priority, then older policy first) (SEV1 in [1])"
+    assert next(c for c in tie["candidates"] if c["policy"] == specific.pk)["matches"] is False
 
     none = api(lead).get("/api/v1/sla-policies/match/", {"severity": 3}).json()
     assert none["policy"] is None
-    assert none["reason"].startswith("No active policy matches")
+    assert none["reason"] == "no active SLA policy matches"
 
 
 @pytest.mark.parametrize(

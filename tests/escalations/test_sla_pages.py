@@ -175,7 +175,7 @@ def test_policies_page_explains_which_policy_wins(client, lead, policy):
     html = client.get("/sla/", {"check": "1", "channel": "media_inquiry", "severity": "2"}).content.decode()
 
     assert "<strong>SEV2 media</strong>" in html
-    assert "more specific than Test SEV2 clocks" in html
+    assert "matches, but less specific (1 &lt; 2)" in html
 
     bad = client.get("/sla/", {"check": "1", "severity": "7"})
     assert bad.status_code == 400
