@@ -167,3 +167,8 @@ def seed(*, stdout: TextIO, rng: random.Random, now: datetime) -> None:
     from escalations import demo_paging
 
     demo_paging.seed(stdout=stdout, rng=rng, now=now)
+
+    # Business calendars, legal-clock orders and clocks in every state on the demo incidents.
+    from escalations import demo_sla
+
+    demo_sla.seed(stdout=stdout, rng=rng, now=now)

@@ -88,3 +88,26 @@ def test_manager_sees_sla_countdowns_in_the_queue_and_the_clock_panel_with_histo
     expect(page.locator("#incident-sla")).to_contain_text("Carrier's abuse desk to confirm the sender IDs")
     expect(page.locator("#incident-sla").get_by_role("button", name="No longer waiting")).to_be_visible()
     screenshot(page, "sla-incident-waiting")
+
+
+def test_lead_reads_the_policies_and_legal_clocks_and_checks_which_policy_applies(page, live_server, login, make_user, screenshot):
+    make_user("lead", role="lead", time_zone="Asia/Singapore")
+
+    login(page, "lead")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="SLA").click()
+    expect(page.get_by_role("heading", name="SLA policies", level=1)).to_be_visible()
+    legal = page.locator("table.legal-clocks")
+    india = legal.locator("#legal-in-it-rules-takedown")
+    expect(india.locator("tr")).to_have_count(2)  # 36 hours until 20 Feb 2026, 3 hours from then
+    expect(india).to_contain_text("36 h")
+    expect(india).to_contain_text("3 h")
+    expect(legal.locator("#legal-eu-dsa-art9-order")).to_contain_text("internal target")
+    expect(legal.locator("#legal-de-netzdg-manifestly-unlawful")).to_contain_text("no longer in force")
+
+    form = page.locator("form.sla-match-form")
+    form.get_by_label("Channel").select_option("regulator_order")
+    form.get_by_label("Severity").select_option("1")
+    form.get_by_role("button", name="Check").click()
+    expect(page.get_by_role("status")).to_contain_text("SEV1 regulator order")
+    expect(page.locator("table[aria-label='Every policy against this sample']")).to_contain_text("less specific")
+    screenshot(page, "sla-policies")
