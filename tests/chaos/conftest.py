@@ -114,7 +114,21 @@ class Chaos:
         return self.sql(query, args)[0][0]
 
     def wait(self, condition, what: str, timeout: float = 40.0):
-        return wait_until(condition, what, timeout=timeout, logs=self.procs.logs)
+        return wait_until(condition, what, timeout=timeout, logs=self.state)
+
+    def state(self) -> str:
+        try:
+            client = self.redis.client()
+            queues = {k.decode(): client.llen(k) for k in client.keys("*") if client.type(k) == b"list"}
+            beats = self.sql("SELECT name, beat_at, detail FROM core_engineheartbeat")
+        except Exception as exc:  # noqa: BLE001 - a diagnostic only
+            queues, beats = repr(exc), []
+        return f"broker lists: {queues}\nheartbeats: {beats}\n{self.procs.logs()}"
+
+    def wait_consuming(self, queues=("engine", "delivery", "celery")) -> None:
+        """Until a worker has bound its queues, Redis drops what is published to them."""
+        client = self.redis.client()
+        self.wait(lambda: all(client.exists(f"_kombu.binding.{q}") for q in queues), "the worker to bind its queues")
 
     def heartbeat(self) -> float:
         """Seconds since the epoch of the engine's last tick (0 when it never ticked)."""
@@ -138,6 +152,14 @@ class Chaos:
             delivered=len(keys),
             duplicates=sum(n - 1 for n in keys.values()),
         )
+        repeated = [k for k, n in keys.items() if n > 1]
+        if repeated:
+            self.summary["repeated_attempts"] = self.sql(
+                "SELECT m.idempotency_key, m.attempts, array_agg(a.number || ':' || a.ok || ':' || COALESCE(a.status_code, 0) || ':' || left(a.error, 60) ORDER BY a.id) "
+                "FROM escalations_outgoingmessage m LEFT JOIN escalations_deliveryattempt a ON a.message_id = m.id "
+                "WHERE m.idempotency_key = ANY(%s) GROUP BY 1, 2",
+                (repeated,),
+            )
         return keys
 
     def lost(self, incidents: list[int]) -> list[tuple]:

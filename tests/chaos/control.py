@@ -64,6 +64,33 @@ def ack(spec: dict) -> dict:
     return {"page": page.pk}
 
 
+def action_items(spec: dict) -> dict:
+    """A resolved incident's post-mortem with action items owned by ``owner``, each with its
+    reminder rows (the caller brings them due)."""
+    import datetime as dt
+
+    from accounts.models import User
+    from incidents import services as incidents
+    from postmortems import services as postmortems
+
+    actor = User.objects.get(username=spec["actor"])
+    owner = User.objects.get(username=spec["owner"])
+    data = {"title": "Post-mortem for reminders", "channel": "internal_detection", "harm_category": "dangerous-challenges"}
+    incident = incidents.incident_create(actor=actor, data={**data, "severity": 2, "commander": actor.pk})
+    incidents.timeline_add_key_moment(actor=actor, incident=incident, summary="Hashtag blocked in search", at=incident.created_at)
+    incident = incidents.incident_transition(actor=actor, incident=incident, to="investigating")
+    incident = incidents.incident_transition(actor=actor, incident=incident, to="resolved", resolution_summary="Content removed.")
+    today = dt.date.today()
+    for n in range(spec.get("items", 2)):
+        postmortems.action_item_create(
+            actor=actor,
+            postmortem=incident.postmortem,
+            data={"title": f"Follow-up {n}", "owner": owner.pk, "due_on": today + dt.timedelta(days=1), "priority": "P1"},
+            today=today,
+        )
+    return {"incident": incident.pk, "postmortem": incident.postmortem.pk}
+
+
 def audit(spec: dict) -> dict:
     from dataclasses import asdict
 
@@ -74,7 +101,7 @@ def audit(spec: dict) -> dict:
     return {**asdict(report), "repaired": report.repaired}
 
 
-COMMANDS = {"setup": setup, "declare": declare, "ack": ack, "audit": audit}
+COMMANDS = {"setup": setup, "declare": declare, "ack": ack, "action_items": action_items, "audit": audit}
 
 
 def main() -> None:

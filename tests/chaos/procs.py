@@ -191,7 +191,20 @@ class Processes:
         )
 
     def worker(self, name: str = "worker", concurrency: int = 2) -> None:
-        self.start(name, ["worker", "-Q", "engine,delivery", "-c", str(concurrency), "-l", "warning", "-n", f"{name}-{os.getpid()}@%h"])
+        self.start(
+            name,
+            [
+                "worker",
+                "-Q",
+                "engine,delivery,celery",
+                "-c",
+                str(concurrency),
+                "-l",
+                os.environ.get("FIREBREAK_CHAOS_LOG_LEVEL", "warning"),
+                "-n",
+                f"{name}-{os.getpid()}@%h",
+            ],
+        )
 
     def beat(self, name: str = "beat") -> None:
         self.start(name, ["beat", "-l", "warning", "-s", str(Path(self.dir) / f"{name}-schedule"), "--pidfile", ""])
