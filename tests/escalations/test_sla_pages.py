@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from escalations.models import BusinessCalendar, Holiday, SLAPolicy
-from incidents.services import incident_create
+from incidents.services import incident_acknowledge, incident_create
 from tests.escalations.factories_sla import make_clock, make_legal_clock, make_policy, restricted_incident
 from tests.incidents.conftest import incident_data
 
@@ -187,3 +187,17 @@ def test_policies_page_needs_a_role_that_may_view_policies(client, make_user):
     client.force_login(nobody)
 
     assert client.get("/sla/").status_code == 403
+
+
+def test_queue_follows_the_clocks_the_services_start_and_stop(client, manager):
+    make_policy("Declared SEV2", severities=[2], targets=(("acknowledge", timedelta(minutes=30)), ("resolution", timedelta(days=3))))
+    incident = incident_create(actor=manager, data=incident_data(title="Clocks from the services"))
+    client.force_login(manager)
+
+    assert '<span class="visually-hidden">Time to acknowledge: </span>' in _row(client.get("/").content.decode(), incident)
+
+    incident_acknowledge(actor=manager, incident=incident)
+    row = _row(client.get("/").content.decode(), incident)
+    assert '<span class="visually-hidden">Time to resolution: </span>' in row
+    panel = client.get(f"/incidents/{incident.pk}/sla/", **HX).content.decode()
+    assert '<span class="sla-state sla-state-met">Met</span>' in panel
