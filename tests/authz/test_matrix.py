@@ -310,3 +310,21 @@ def test_no_list_export_or_dashboard_shows_an_uncleared_reader_anything_restrict
                 body = body.replace(probe, "")
             for secret in (*words, *references):
                 assert secret not in body, (role, path + query, secret)
+
+
+@pytest.mark.parametrize("role", ex.ROLES)
+def test_being_a_participant_grants_nothing_once_the_clearance_goes(role, world):
+    from django.utils import timezone
+
+    from accounts.models import Clearance
+
+    user = world.user(role, "participant")
+    target = world.target(role, "participant").incident
+    api = APIClient()
+    api.force_authenticate(user=user)
+    assert api.get(f"/api/v1/incidents/{target.pk}/").status_code == 200
+    Clearance.objects.filter(user=user).update(revoked_at=timezone.now())
+    user._cleared_compartments = None
+    assert target.participant_links.filter(user=user).exists()
+    assert api.get(f"/api/v1/incidents/{target.pk}/").status_code == 404
+    assert target.pk not in _result_ids(api.get("/api/v1/incidents/"))
