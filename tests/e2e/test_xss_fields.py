@@ -3,7 +3,7 @@
 ``test_xss.py`` covers incident titles, summaries and comments through the forms; this file
 writes the corpus (the shared fixture plus the cases below) through the services into
 tasks, mitigations, stakeholder updates, evidence, post-mortem sections, action items,
-schedule names, hand-off notes, escalation policy names and the profile's display name,
+schedule names, hand-off notes, saved queue views and the profile's display name,
 then opens each page once. A page fails the test if any script runs (alert, confirm,
 prompt are trapped before the page's own scripts, dialogs are recorded, CSP
 violations are listened for), if the DOM holds an injected script, handler, script URL or
@@ -22,11 +22,11 @@ from playwright.sync_api import expect
 
 from accounts.services import user_update_profile
 from escalations.handoff import handoff_notes_add
+from incidents.models_saved_views import SavedView
 from incidents.services import incident_create
 from incidents.services_collab import evidence_add, mitigation_record, stakeholder_update_create, task_create
 from postmortems.services import action_item_create, postmortem_start, postmortem_update
 from tests.e2e.conftest import REPO_ROOT
-from tests.escalations.factories_paging import make_policy
 from tests.escalations.factories_schedules import make_schedule, rotation
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -154,8 +154,9 @@ def test_hostile_text_in_every_other_field_runs_no_script(guarded, live_server, 
     schedules = [make_schedule(name=text[:100], rotations=[rotation([manager, responder])], now=now) for text in ADDITIONS[:6]]
     for text in hostile[:8]:
         handoff_notes_add(actor=manager, schedule=schedules[0], body=text)
-    for index, text in enumerate(ADDITIONS[:6]):
-        make_policy(name=f"{index} {text}"[:100], steps=[(5, [("user", manager.pk)])])
+    for text in ADDITIONS[:8]:
+        # The queue's save-view form writes the row directly; there is no service for it.
+        SavedView.objects.create(user=manager, name=text[:80], query="status=new")
     user_update_profile(actor=manager, user=manager, time_zone="Europe/Dublin", languages=["en"], display_name=ADDITIONS[0][:100])
 
     login(guarded, "manager")
