@@ -2,12 +2,7 @@
 rule — Postgres is the truth, Celery only does the work — under a killed worker and a
 flushed broker."""
 
-import contextlib
 import os
-import signal
-import subprocess
-import sys
-import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -19,6 +14,7 @@ from django.db import connection
 from escalations.models import Escalation, OutgoingMessage, Page
 from escalations.services import page_acknowledge
 from incidents import services as incident_services
+from tests.chaos.procs import Processes
 from tests.escalations.factories_paging import Receiver, make_policy, webhook_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -40,43 +36,6 @@ def _env(**extra) -> dict:
         **extra,
     )
     return env
-
-
-class Processes:
-    def __init__(self, env: dict):
-        self.env = env
-        self.dir = tempfile.mkdtemp(prefix="fb-worker-")
-        self.procs: dict[str, subprocess.Popen] = {}
-
-    def start(self, name: str, args: list[str]) -> None:
-        log = open(Path(self.dir) / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child process
-        self.procs[name] = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", *args],
-            cwd=ROOT,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def worker(self, name: str = "worker") -> None:
-        self.start(name, ["worker", "-Q", "engine,delivery", "-c", "2", "-l", "warning", "-n", f"{name}-{os.getpid()}@%h"])
-
-    def beat(self) -> None:
-        self.start("beat", ["beat", "-l", "warning", "-s", str(Path(self.dir) / "beat-schedule"), "--pidfile", ""])
-
-    def kill(self, name: str) -> None:
-        proc = self.procs.pop(name)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
-
-    def stop_all(self) -> None:
-        for name in list(self.procs):
-            self.kill(name)
-
-    def logs(self) -> str:
-        return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}" for p in Path(self.dir).glob("*.log"))
 
 
 @pytest.fixture
