@@ -227,6 +227,9 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
         "TaskStatusEnum": "incidents.models_collab.TaskStatus",
         "MitigationKindEnum": "incidents.models_collab.MitigationKind",
         "EvidenceKindEnum": "incidents.models_collab.EvidenceKind",
+        # One name for a choice set whether a field holds one value or a list of them.
+        "ChannelEnum": "incidents.models.Channel",
+        "RegionEnum": "accounts.models.Region",
     }
 )
 

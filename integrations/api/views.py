@@ -10,6 +10,7 @@ import json
 from django.core.cache import cache
 from django.core.exceptions import RequestDataTooBig
 from django.http.request import RawPostDataException
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import authentication, exceptions, generics, serializers, status
@@ -70,6 +71,21 @@ class RoutingKeyAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request):
         return 'Bearer realm="api"'
+
+
+class RoutingKeyScheme(OpenApiAuthenticationExtension):
+    """The OpenAPI document names the body's routing_key as an accepted credential."""
+
+    target_class = RoutingKeyAuthentication
+    name = "pagerDutyRoutingKey"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "An intake-scope API token, as a Bearer header or as the body's routing_key (PagerDuty Events v2).",
+        }
 
 
 def _body(request, limit: int):
