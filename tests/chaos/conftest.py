@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -172,6 +173,7 @@ class Chaos:
 
     def close(self) -> None:
         self.procs.stop_all()
+        shutil.rmtree(self.procs.dir, ignore_errors=True)  # a failure has already shown the logs
         if self.conn is not None and not self.conn.closed:
             self.conn.close()
 
