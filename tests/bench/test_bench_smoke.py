@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 
 from incidents.models import Comment, Incident, IncidentCycle, IncidentUserObjectPermission, ReferenceSequence, TimelineEvent
 from incidents.services import allocate_reference
@@ -41,6 +41,9 @@ def test_seed_scale_makes_realistic_consistent_data():
     assert 200 <= Comment.objects.count() <= 600
     restricted = Incident.objects.filter(compartment__isnull=False)
     assert IncidentUserObjectPermission.objects.filter(content_object__in=restricted).count() >= restricted.count()
+    # The append-only timeline trigger is still in force after the bulk load.
+    with pytest.raises(DatabaseError), transaction.atomic():
+        TimelineEvent.objects.filter(pk=TimelineEvent.objects.values_list("pk", flat=True)[0]).update(summary="rewritten")
     # Full-text search finds the campaign code names.
     term = Incident.objects.order_by("id").values_list("keywords", flat=True)[0][1]
     assert Incident.objects.filter(search_vector=term).exists()
