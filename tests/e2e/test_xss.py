@@ -2,19 +2,18 @@
 DOM of real Chromium: no injected scripts, handlers, javascript: URLs or elements, and no
 dialog ever opens."""
 
-import json
 import re
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
 from incidents.services import incident_create
 from tests.e2e.conftest import SCREENSHOT_DIR
+from tests.shared_fixtures import hostile_inputs
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-HOSTILE = [s for s in json.loads(Path("/work/shared/fixtures/hostile-inputs.json").read_text()) if "\x00" not in s and s.strip()]
+HOSTILE = hostile_inputs(printable_only=True)
 
 ACTIVE_CONTENT = """() => {
   const found = [];

@@ -1,6 +1,4 @@
-import json
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
 from django.db import connection, transaction
@@ -9,10 +7,11 @@ from django.db.utils import InternalError, ProgrammingError
 from incidents.models import Comment, Incident, TimelineEvent
 from incidents.services import incident_transition
 from tests.incidents.conftest import incident_data
+from tests.shared_fixtures import hostile_inputs
 
 pytestmark = pytest.mark.django_db
 
-HOSTILE = json.loads(Path("/work/shared/fixtures/hostile-inputs.json").read_text())
+HOSTILE = hostile_inputs()
 
 
 class _Elements(HTMLParser):

@@ -1,14 +1,13 @@
 """Hostile text through every collaboration write: a clear 4xx or a stored value, never a 500,
 and nothing executable in the pages that show it."""
 
-import json
-from pathlib import Path
-
 import pytest
+
+from tests.shared_fixtures import hostile_inputs
 
 pytestmark = pytest.mark.django_db
 
-HOSTILE = json.loads(Path("/work/shared/fixtures/hostile-inputs.json").read_text())
+HOSTILE = hostile_inputs()
 
 
 @pytest.mark.parametrize("text", HOSTILE, ids=range(len(HOSTILE)))

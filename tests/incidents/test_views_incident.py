@@ -1,8 +1,6 @@
 """The incident page and its partials and actions."""
 
-import json
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
 
@@ -10,11 +8,12 @@ from core.models import AuditEvent
 from incidents.models import Comment, IncidentUserObjectPermission
 from incidents.services import comment_create, incident_create, incident_update
 from tests.incidents.conftest import incident_data
+from tests.shared_fixtures import hostile_inputs
 
 pytestmark = pytest.mark.django_db
 
 HX = {"HTTP_HX_REQUEST": "true"}
-HOSTILE = [s for s in json.loads(Path("/work/shared/fixtures/hostile-inputs.json").read_text()) if "\x00" not in s and s.strip()]
+HOSTILE = hostile_inputs(printable_only=True)
 
 
 class ActiveContent(HTMLParser):

@@ -1,16 +1,14 @@
 """The intake form, its duplicate check and severity proposal."""
 
-import json
-from pathlib import Path
-
 import pytest
 
 from incidents.models import Incident
+from tests.shared_fixtures import hostile_inputs
 
 pytestmark = pytest.mark.django_db
 
 HX = {"HTTP_HX_REQUEST": "true"}
-HOSTILE = [s for s in json.loads(Path("/work/shared/fixtures/hostile-inputs.json").read_text()) if "\x00" not in s and s.strip()]
+HOSTILE = hostile_inputs(printable_only=True)
 
 
 @pytest.fixture

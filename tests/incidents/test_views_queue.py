@@ -1,8 +1,6 @@
 """The triage queue page, its polled rows partial, row actions, bulk assign and saved views."""
 
-import json
 import re
-from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -12,11 +10,12 @@ from incidents.models import Incident, SavedView
 from incidents.services import incident_assign_commander, incident_create, incident_transition
 from tests.incidents.conftest import incident_data
 from tests.incidents.factories import IncidentFactory
+from tests.shared_fixtures import hostile_inputs
 
 pytestmark = pytest.mark.django_db
 
 HX = {"HTTP_HX_REQUEST": "true"}
-HOSTILE = [s for s in json.loads(Path("/work/shared/fixtures/hostile-inputs.json").read_text()) if "\x00" not in s and s.strip()]
+HOSTILE = hostile_inputs(printable_only=True)
 
 
 @pytest.fixture

@@ -1,15 +1,14 @@
-import json
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
 
 from postmortems import services
 from tests.postmortems.factories import fill_and_submit
+from tests.shared_fixtures import hostile_inputs
 
 pytestmark = pytest.mark.django_db
 
-CORPUS = json.loads((Path("/work/shared/fixtures/hostile-inputs.json")).read_text())
+CORPUS = hostile_inputs()
 FORBIDDEN_TAGS = {"script", "iframe", "svg", "math", "img", "object", "embed", "style"}
 
 
