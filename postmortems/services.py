@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from core.audit import audit_record
 from core.errors import Conflict, Forbidden, ValidationError
+from escalations.sla_services import sla_clocks_stop
 from incidents.models import Incident, MitigationAction, MitigationKind, TimelineEvent, TimelineKind
 from incidents.services import notification_create, timeline_record
 from postmortems.models import (
@@ -465,6 +466,9 @@ def postmortem_transition(*, actor: Any, postmortem: PostMortem, action: str, re
         locked.approved_at, locked.approved_by = now, actor
     elif action == "publish":
         locked.published_at, locked.published_by = now, actor
+        # Publishing completes the post-mortem: its SLA clock (started when the incident
+        # resolved) stops here, met or breached by its due time.
+        sla_clocks_stop(incident_id=locked.incident_id, at=now, reason="post-mortem published", metrics={"postmortem"}, actor_id=actor.pk)
     elif action == "reopen":
         locked.approved_at = locked.approved_by = locked.published_at = locked.published_by = None
     locked.version += 1

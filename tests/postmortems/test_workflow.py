@@ -116,3 +116,20 @@ def test_reviewer_comments_are_anchored_to_a_section(reviewer, responder, postmo
         services.comment_add(actor=reviewer, postmortem=postmortem, section="nowhere", body="x")
     with pytest.raises(Forbidden):
         services.comment_add(actor=responder, postmortem=postmortem, section="summary", body="x")
+
+
+def test_publishing_stops_the_postmortem_sla_clock(manager, lead, postmortem):
+    from escalations.models import SLAClock
+
+    clock = SLAClock.objects.get(incident=postmortem.incident, metric="postmortem")
+    assert clock.state == "running" and clock.stopped_at is None
+    postmortem = fill_and_submit(postmortem, manager)
+    postmortem = services.postmortem_transition(actor=lead, postmortem=postmortem, action="approve")
+    clock.refresh_from_db()
+    assert clock.stopped_at is None
+
+    services.postmortem_transition(actor=lead, postmortem=postmortem, action="publish")
+
+    clock.refresh_from_db()
+    assert clock.state == "met" and clock.stopped_at is not None
+    assert clock.events.filter(kind="stop").exists()
