@@ -186,6 +186,10 @@ def team_oncall_now(*, team: Team, at: datetime) -> list[tuple[Schedule, list[On
     return [(s, schedule_oncall_now(schedule=s, at=at)) for s in Schedule.objects.filter(team=team).order_by("name", "id")]
 
 
+def all_oncall_now(*, at: datetime, limit: int) -> list[tuple[Schedule, list[OnCallNow]]]:
+    return [(s, schedule_oncall_now(schedule=s, at=at)) for s in Schedule.objects.order_by("name", "id")[:limit]]
+
+
 def user_shifts_between(*, user: Any, start: datetime, end: datetime) -> list[tuple[Schedule, oncall.Shift]]:
     """A person's own shifts on every schedule they take part in."""
     schedule_ids = set(RotationMember.objects.filter(user=user).values_list("rotation__schedule_id", flat=True))

@@ -138,3 +138,19 @@ def test_oncall_tag_renders_who_is_on_call_for_a_team(rf, responder, schedule):
     assert "Times in" in html
     empty = Template("{% load oncall_tags %}{% oncall_now_for_team team %}").render(Context({"team": None}))
     assert "No on-call schedule" in empty
+
+
+def test_every_incident_page_says_who_is_on_call_for_its_team(client, manager, schedule):
+    from tests.incidents.factories import IncidentFactory
+
+    current = schedule_selectors.schedule_oncall_at(schedule=schedule, at=timezone.now())[0]
+    owned = IncidentFactory(team=schedule.team, commander=manager)
+    body = signed_in(client, manager).get(f"/incidents/{owned.pk}/").content.decode()
+    section = body.split('id="incident-oncall"')[1].split("</section>")[0]
+    assert str(current) in section and "Rapid Response" in section
+
+    # Without an owning team, the page lists the schedules that would be paged.
+    teamless = IncidentFactory(team=None, commander=manager)
+    body = client.get(f"/incidents/{teamless.pk}/").content.decode()
+    section = body.split('id="incident-oncall"')[1].split("</section>")[0]
+    assert str(current) in section and "No on-call schedule" not in section
