@@ -125,6 +125,9 @@ class HarmCategoryOutput(serializers.ModelSerializer):
         fields = ["id", "slug", "name", "dsa_category", "dsa_taxonomy_version", "harm_level", "active"]
 
 
+_DATETIME = serializers.DateTimeField()  # formats in the active time zone, as the declared fields do
+
+
 class IncidentOutput(serializers.ModelSerializer):
     harm_category = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     compartment = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
@@ -177,6 +180,34 @@ class IncidentOutput(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    _PLAIN = (
+        "id", "reference", "version", "title", "summary", "channel", "severity", "status", "cycle", "region", "countries",
+        "languages", "surfaces", "hashtags", "keywords", "reach_views", "minors_involved", "imminent_risk", "media_interest",
+        "regulatory", "waiting_on_external", "waiting_reason", "legal_hold",
+    )  # fmt: skip
+    _TIMES = (
+        "first_signal_at", "received_at", "created_at", "acknowledged_at", "triaged_at", "mitigated_at", "resolved_at",
+        "closed_at", "updated_at",
+    )  # fmt: skip
+
+    def to_representation(self, incident: Incident) -> dict:
+        """The list API's hot path: the same document as the declared fields (a test holds
+        the two equal) without DRF's per-field dispatch, which cost more than the query."""
+        data = {name: getattr(incident, name) for name in self._PLAIN}
+        commander = incident.commander
+        data.update(
+            severity_label=incident.get_severity_display(),
+            harm_category=incident.harm_category.slug,
+            compartment=incident.compartment.slug if incident.compartment_id else None,
+            team=incident.team.slug if incident.team_id else None,
+            commander=({"id": commander.pk, "username": commander.username, "display_name": commander.display_name} if commander else None),
+            parent=incident.parent_id,
+            merged_into=incident.merged_into_id,
+        )
+        as_text = _DATETIME.to_representation
+        data.update((name, as_text(value) if value else None) for name in self._TIMES for value in [getattr(incident, name)])
+        return {name: data[name] for name in self.Meta.fields}
+
 
 class ParticipantOutput(serializers.ModelSerializer):
     user = IncidentUserRef(read_only=True)
@@ -191,6 +222,9 @@ class IncidentDetailOutput(IncidentOutput):
     teams_engaged = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
     related = serializers.SerializerMethodField()
     resolution_summary = serializers.CharField(read_only=True)
+
+    def to_representation(self, incident: Incident) -> dict:
+        return serializers.ModelSerializer.to_representation(self, incident)
 
     class Meta(IncidentOutput.Meta):
         fields = [
