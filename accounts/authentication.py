@@ -7,6 +7,22 @@ from accounts.services import api_token_authenticate
 FAILURE_LIMIT = 30  # per client address per minute; tokens bypass axes, so they get their own brake
 
 
+def authenticate_token(request, plaintext: str, *, unknown: str):
+    """(user, token) for a presented secret, behind a per-address brake on failures;
+    ``unknown`` is the refusal a caller presenting a wrong secret reads."""
+    failures = f"token-failures:{request.META.get('REMOTE_ADDR', 'unknown')}"
+    if (cache.get(failures) or 0) >= FAILURE_LIMIT:
+        raise exceptions.Throttled(wait=60, detail="Too many failed token attempts from this address; wait a minute.")
+    token = api_token_authenticate(plaintext)
+    if token is None:
+        try:
+            cache.incr(failures)
+        except ValueError:
+            cache.set(failures, 1, timeout=60)
+        raise exceptions.AuthenticationFailed(unknown)
+    return (token.user, token)
+
+
 class BearerTokenAuthentication(authentication.BaseAuthentication):
     keyword = "Bearer"
 
@@ -16,22 +32,11 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
             return None
         if len(header) != 2:
             raise exceptions.AuthenticationFailed("Malformed Authorization header: expected 'Bearer <token>'.")
-        ip = request.META.get("REMOTE_ADDR", "unknown")
-        key = f"token-failures:{ip}"
-        if (cache.get(key) or 0) >= FAILURE_LIMIT:
-            raise exceptions.Throttled(wait=60, detail="Too many failed token attempts from this address; wait a minute.")
         try:
             plaintext = header[1].decode()
         except UnicodeDecodeError as exc:
             raise exceptions.AuthenticationFailed("The token is not valid.") from exc
-        token = api_token_authenticate(plaintext)
-        if token is None:
-            try:
-                cache.incr(key)
-            except ValueError:
-                cache.set(key, 1, timeout=60)
-            raise exceptions.AuthenticationFailed("The token is unknown, expired or revoked.")
-        return (token.user, token)
+        return authenticate_token(request, plaintext, unknown="The token is unknown, expired or revoked.")
 
     def authenticate_header(self, request):
         return 'Bearer realm="api"'

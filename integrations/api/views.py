@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 
-from django.core.cache import cache
 from django.core.exceptions import RequestDataTooBig
 from django.http.request import RawPostDataException
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -17,8 +16,7 @@ from rest_framework import authentication, exceptions, generics, serializers, st
 from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 
-from accounts.authentication import FAILURE_LIMIT, BearerTokenAuthentication
-from accounts.services import api_token_authenticate
+from accounts.authentication import BearerTokenAuthentication, authenticate_token
 from core.api.permissions import Rule
 from core.errors import ValidationError
 from integrations import services
@@ -56,18 +54,7 @@ class RoutingKeyAuthentication(authentication.BaseAuthentication):
             return None
         if not isinstance(key, str) or not key:
             return None
-        ip = request.META.get("REMOTE_ADDR", "unknown")
-        failures = f"token-failures:{ip}"
-        if (cache.get(failures) or 0) >= FAILURE_LIMIT:
-            raise exceptions.Throttled(wait=60, detail="Too many failed token attempts from this address; wait a minute.")
-        token = api_token_authenticate(key)
-        if token is None:
-            try:
-                cache.incr(failures)
-            except ValueError:
-                cache.set(failures, 1, timeout=60)
-            raise exceptions.AuthenticationFailed("The routing_key is not a valid intake key.")
-        return (token.user, token)
+        return authenticate_token(request, key, unknown="The routing_key is not a valid intake key.")
 
     def authenticate_header(self, request):
         return 'Bearer realm="api"'
