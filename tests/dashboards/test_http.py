@@ -4,7 +4,6 @@ import csv
 import io
 
 import pytest
-from django.test import override_settings
 
 from core.models import AuditEvent
 from dashboards.models import ExportJob
@@ -136,10 +135,12 @@ def test_export_without_permission_is_refused_with_a_message(client, make_user, 
     assert b"/dashboards/export/" not in client.get("/dashboards/", RANGE).content
 
 
-@override_settings(DASHBOARDS_EXPORT_SYNC_LIMIT=2)
 def test_large_export_runs_as_a_job_downloadable_only_by_its_requester(
     client, lead, make_user, data, tmp_path, django_capture_on_commit_callbacks, settings
 ):
+    # Both through the settings fixture: mixed with @override_settings, the fixture's
+    # teardown would put back the decorator's value and leak it into later tests.
+    settings.DASHBOARDS_EXPORT_SYNC_LIMIT = 2
     settings.DASHBOARDS_EXPORT_DIR = tmp_path
     client.force_login(lead)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:

@@ -7,13 +7,12 @@ import pytest
 from incidents.models import HarmCategory
 from integrations.models import InboundMessage, Mailbox
 from integrations.services import mail_poll_all
-from tests.e2e.conftest import browser, login, page, screenshot, screenshot_fixture  # noqa: F401
 from tests.integrations.conftest import fixture_bytes
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def test_manager_reviews_and_releases_a_quarantined_message(page, login, make_user, tmp_path):  # noqa: F811
+def test_manager_reviews_and_releases_a_quarantined_message(page, login, make_user, tmp_path, screenshot):
     from playwright.sync_api import expect
 
     manager = make_user("qmanager", role="incident_manager")
