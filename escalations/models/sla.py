@@ -276,6 +276,8 @@ class SLAClock(models.Model):
         indexes = [
             models.Index(fields=["next_check_at"], name="sla_clock_due", condition=Q(state="running")),
             models.Index(fields=["incident", "cycle"], name="sla_clock_incident_cycle"),
+            # Attainment and the breach list read clocks by start time (dashboards, reporting).
+            models.Index(fields=["started_at"], name="sla_clock_started"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["incident", "target", "cycle"], name="uniq_sla_clock_incident_target_cycle"),
