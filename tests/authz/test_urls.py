@@ -121,8 +121,7 @@ def test_anonymous_callers_are_sent_to_sign_in(route, path):
 # --- CSRF ----------------------------------------------------------------------------------
 
 HTML_URLS = [(route, path) for route, path in URLS if not route.startswith("api/v1/")]
-# Reviewed exceptions: none today. A csrf_exempt HTML view must be listed here with its reason.
-CSRF_EXEMPT: dict[str, str] = {}
+# No HTML view is csrf_exempt: every one of them must refuse a POST without the token.
 
 
 @pytest.fixture
@@ -136,8 +135,6 @@ def signed_in(make_user, settings):
 
 @pytest.mark.parametrize(("route", "path"), HTML_URLS, ids=[route for route, _ in HTML_URLS])
 def test_a_post_without_the_csrf_token_is_refused(route, path, signed_in):
-    if route in CSRF_EXEMPT:
-        pytest.skip(CSRF_EXEMPT[route])
     response = signed_in.post(path, {"body": "forged"})
     assert response.status_code == 403, (path, response.status_code)
     assert b"CSRF" in response.content, (path, response.content[:300])

@@ -28,8 +28,7 @@ def _free_port() -> int:
 
 @pytest.fixture
 def imap_server():
-    if not os.path.exists(PYMAP):
-        pytest.skip("pymap (requirements-dev.txt) is not installed")
+    assert os.path.exists(PYMAP), "pymap comes with requirements-dev.txt; run make venv"
     port = _free_port()
     proc = subprocess.Popen(
         [PYMAP, "--host", "127.0.0.1", "--port", str(port), "dict", "--demo-user", "press", "--demo-password", "s3cret"],
