@@ -9,31 +9,10 @@ from django.db import connection
 
 from escalations import engine
 from escalations.models import Escalation, OutgoingMessage, Page
+from tests.concurrency import run_concurrently
 from tests.escalations.factories_paging import make_policy, start_incident
 
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
-
-
-def _run_concurrently(fn, n=2):
-    barrier = threading.Barrier(n)
-    results, errors = [], []
-
-    def worker():
-        try:
-            barrier.wait(timeout=10)
-            results.append(fn())
-        except Exception as exc:  # noqa: BLE001 - surfaced by the assertion below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert errors == []
-    return results
 
 
 @pytest.mark.django_db(transaction=True)
@@ -43,7 +22,7 @@ def test_two_concurrent_ticks_fire_each_step_once(make_user):
     for _ in range(120):
         start_incident(at=T0)
 
-    results = _run_concurrently(lambda: engine.tick(T0, batch_size=20))
+    results = run_concurrently(lambda: engine.tick(T0, batch_size=20))
 
     assert sum(r.claimed for r in results) == 120
     assert Page.objects.count() == 120 * 3 * 2
@@ -59,8 +38,8 @@ def test_two_concurrent_deliveries_send_each_message_once(make_user):
         start_incident(at=T0)
     engine.tick(T0)
 
-    results = _run_concurrently(lambda: engine.deliver_due(T0, batch_size=10))
-    results += _run_concurrently(lambda: engine.deliver_due(T0, batch_size=100))
+    results = run_concurrently(lambda: engine.deliver_due(T0, batch_size=10))
+    results += run_concurrently(lambda: engine.deliver_due(T0, batch_size=100))
 
     assert sum(r.sent for r in results) == 80
     assert OutgoingMessage.objects.filter(state="sent").count() == 80

@@ -1,15 +1,14 @@
 """SLA warnings and breaches fired by ``engine.tick(now)``: time travel by passing ``now``;
 exactly once under repeated and concurrent ticks; actions at warning and breach."""
 
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 
 from escalations import engine, sla_engine
 from escalations.models import Escalation, OutgoingMessage, SLAClock, SLAClockEvent
 from incidents.models import Incident, Notification, TimelineEvent
+from tests.concurrency import run_concurrently
 from tests.escalations.factories_paging import make_policy as make_paging_policy
 from tests.escalations.factories_sla_core import declare, make_policy, only_policies
 
@@ -154,28 +153,6 @@ def test_the_auditor_reschedules_a_lost_check_and_stops_clocks_of_closed_inciden
     assert not SLAClock.objects.filter(incident=closed, stopped_at__isnull=True).exists()
 
 
-def _concurrently(fn, n=2):
-    barrier = threading.Barrier(n)
-    results, errors = [], []
-
-    def worker():
-        try:
-            barrier.wait(timeout=10)
-            results.append(fn())
-        except Exception as exc:  # noqa: BLE001 - surfaced by the assertion below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert errors == []
-    return results
-
-
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_ticks_breach_each_clock_once(manager):
     incidents = [declare(manager, severity=1, commander="manager", title=f"Burst {i}") for i in range(40)]
@@ -183,7 +160,7 @@ def test_two_concurrent_ticks_breach_each_clock_once(manager):
     total = SLAClock.objects.filter(state="running").count()
     assert total == 40 * 5
 
-    results = _concurrently(lambda: sla_engine.fire_due(later, batch_size=25))
+    results = run_concurrently(lambda: sla_engine.fire_due(later, batch_size=25))
     # A clock whose incident the other tick held is left for the next tick, never doubled.
     leftover = sla_engine.fire_due(later)
 
