@@ -151,20 +151,32 @@ def postmortem_sections(request, pk: int):
     return render(request, "postmortems/detail.html", _detail_context(request, postmortem, sections_form=form), status=400)
 
 
-@login_required
-@require_POST
-def postmortem_factor_add(request, pk: int):
+def _detail_form_post(request, pk: int, form, save, *, context_key: str, anchor):
+    """A form posted from the post-mortem page: on success ``save(postmortem, data)`` and
+    back to ``#anchor(data)``; otherwise the page again with the errors in place (400)."""
     postmortem = selectors.postmortem_get_visible(user=request.user, pk=pk)
-    form = forms.FactorForm(request.POST, auto_id="factor_%s")
     if form.is_valid():
         try:
-            services.factor_add(actor=request.user, postmortem=postmortem, **form.cleaned_data)
+            save(postmortem, form.cleaned_data)
         except ApplicationError as exc:
             _apply_errors(form, exc)
         else:
-            return redirect(f"/postmortems/{pk}/#factors")
+            return redirect(f"/postmortems/{pk}/#{anchor(form.cleaned_data)}")
     postmortem = selectors.postmortem_detail(user=request.user, pk=pk)
-    return render(request, "postmortems/detail.html", _detail_context(request, postmortem, factor_form=form), status=400)
+    return render(request, "postmortems/detail.html", _detail_context(request, postmortem, **{context_key: form}), status=400)
+
+
+@login_required
+@require_POST
+def postmortem_factor_add(request, pk: int):
+    return _detail_form_post(
+        request,
+        pk,
+        forms.FactorForm(request.POST, auto_id="factor_%s"),
+        lambda postmortem, data: services.factor_add(actor=request.user, postmortem=postmortem, **data),
+        context_key="factor_form",
+        anchor=lambda data: "factors",
+    )
 
 
 @login_required
@@ -190,17 +202,14 @@ def postmortem_timeline_import(request, pk: int):
 @login_required
 @require_POST
 def postmortem_timeline_add(request, pk: int):
-    postmortem = selectors.postmortem_get_visible(user=request.user, pk=pk)
-    form = forms.TimelineEntryForm(request.POST, auto_id="entry_%s")
-    if form.is_valid():
-        try:
-            services.timeline_entry_add(actor=request.user, postmortem=postmortem, **form.cleaned_data)
-        except ApplicationError as exc:
-            _apply_errors(form, exc)
-        else:
-            return redirect(f"/postmortems/{pk}/#timeline")
-    postmortem = selectors.postmortem_detail(user=request.user, pk=pk)
-    return render(request, "postmortems/detail.html", _detail_context(request, postmortem, entry_form=form), status=400)
+    return _detail_form_post(
+        request,
+        pk,
+        forms.TimelineEntryForm(request.POST, auto_id="entry_%s"),
+        lambda postmortem, data: services.timeline_entry_add(actor=request.user, postmortem=postmortem, **data),
+        context_key="entry_form",
+        anchor=lambda data: "timeline",
+    )
 
 
 @login_required
@@ -263,17 +272,14 @@ def action_item_update(request, pk: int, item_pk: int):
 @login_required
 @require_POST
 def comment_add(request, pk: int):
-    postmortem = selectors.postmortem_get_visible(user=request.user, pk=pk)
-    form = forms.CommentForm(request.POST)
-    if form.is_valid():
-        try:
-            services.comment_add(actor=request.user, postmortem=postmortem, **form.cleaned_data)
-        except ApplicationError as exc:
-            _apply_errors(form, exc)
-        else:
-            return redirect(f"/postmortems/{pk}/#section-{form.cleaned_data['section']}")
-    postmortem = selectors.postmortem_detail(user=request.user, pk=pk)
-    return render(request, "postmortems/detail.html", _detail_context(request, postmortem, comment_form=form), status=400)
+    return _detail_form_post(
+        request,
+        pk,
+        forms.CommentForm(request.POST),
+        lambda postmortem, data: services.comment_add(actor=request.user, postmortem=postmortem, **data),
+        context_key="comment_form",
+        anchor=lambda data: f"section-{data['section']}",
+    )
 
 
 @login_required
