@@ -175,8 +175,8 @@ def test_first_sign_in_creates_the_user_with_mapped_role_and_clearance(client, p
     assert clearance.source == "sso" and clearance.revoked_at is None
     identity = ExternalIdentity.objects.get(user=user)
     assert (identity.issuer, identity.subject, identity.groups) == (provider.issuer, "u-100", ["fb-csea", "fb-managers", "unmapped"])
-    assert AuditEvent.objects.filter(action="sso.create_user").count() == 1
-    assert AuditEvent.objects.filter(action="sso.clearance_grant").count() == 1
+    assert AuditEvent.objects.filter(action="sso.create_user", object_id=str(user.pk)).count() == 1
+    assert AuditEvent.objects.filter(action="sso.clearance_grant", object_id=str(clearance.pk)).count() == 1
 
 
 def test_later_sign_in_follows_the_group_claim_but_keeps_clearances_granted_by_people(client, provider, csea, admin_user):
